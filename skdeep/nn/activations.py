@@ -1,0 +1,123 @@
+"""Activation functions and their derivatives (notes 一.4-6, 二.7).
+
+Each activation is a pure function of the pre-activation ``X``. Its derivative is
+written beside it as ``dX = grad(X, Y, dY)``, where ``Y`` is the forward output, so
+the backward pass reuses what the forward pass computed. Every function is finite
+for any finite input: sigmoid and softmax never overflow (the notes warn that a
+naive softmax does).
+"""
+
+import numpy as np
+from scipy import special
+
+
+def step(X):
+    """Heaviside step of the perceptron: 1 where ``X >= 0``, else 0 (notes 一.2)."""
+    return (X >= 0).astype(X.dtype)
+
+
+def step_grad(X, Y, dY):
+    # The step is flat almost everywhere: no gradient flows through it, which is
+    # why the perceptron uses its own update rule instead of backpropagation.
+    return np.zeros_like(dY)
+
+
+def sigmoid(X):
+    """Logistic function 1 / (1 + exp(-X)), overflow-free (scipy's ``expit``)."""
+    return special.expit(X)
+
+
+def sigmoid_grad(X, Y, dY):
+    # sigma'(x) = sigma(x) (1 - sigma(x))  (notes 一.12)
+    return dY * Y * (1 - Y)
+
+
+def tanh(X):
+    """Hyperbolic tangent."""
+    return np.tanh(X)
+
+
+def tanh_grad(X, Y, dY):
+    return dY * (1 - Y * Y)
+
+
+def relu(X):
+    """Rectified linear unit max(X, 0)."""
+    return np.maximum(X, 0)
+
+
+def relu_grad(X, Y, dY):
+    return dY * (X > 0)
+
+
+def identity(X):
+    """The identity, used by regression outputs."""
+    return X
+
+
+def identity_grad(X, Y, dY):
+    return dY
+
+
+def softmax(X):
+    """Row-wise softmax, shifted by the row maximum so ``exp`` cannot overflow."""
+    return special.softmax(X, axis=-1)
+
+
+def log_softmax(X):
+    """Row-wise log of the softmax, exact even where the softmax underflows to 0."""
+    return special.log_softmax(X, axis=-1)
+
+
+def log_sigmoid(X):
+    """log(sigmoid(X)) = -log(1 + exp(-X)), finite for any finite X."""
+    return -np.logaddexp(0, -X)
+
+
+def softmax_grad(X, Y, dY):
+    # Jacobian-vector product of softmax: Y * (dY - <dY, Y>) row by row.
+    return Y * (dY - np.sum(dY * Y, axis=-1, keepdims=True))
+
+
+ACTIVATIONS = {
+    "step": step,
+    "sigmoid": sigmoid,
+    "logistic": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "identity": identity,
+    "linear": identity,
+    "softmax": softmax,
+}
+"""Name -> activation function. 'logistic' and 'linear' are scikit-learn's and
+Keras' names for 'sigmoid' and 'identity'."""
+
+ACTIVATION_GRADS = {
+    "step": step_grad,
+    "sigmoid": sigmoid_grad,
+    "logistic": sigmoid_grad,
+    "tanh": tanh_grad,
+    "relu": relu_grad,
+    "identity": identity_grad,
+    "linear": identity_grad,
+    "softmax": softmax_grad,
+}
+"""Name -> derivative ``grad(X, Y, dY) -> dX``."""
+
+
+def get_activation(name):
+    """Return ``(function, derivative)`` for an activation name.
+
+    Raises
+    ------
+    ValueError
+        If the name is not one of :data:`ACTIVATIONS`.
+    """
+    if name is None:
+        name = "identity"
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"Unknown activation {name!r}; expected one of "
+            f"{sorted(ACTIVATIONS)} or None."
+        )
+    return ACTIVATIONS[name], ACTIVATION_GRADS[name]

@@ -1,0 +1,90 @@
+"""Losses computed from the network's logits (notes 一.7-10, 二.11).
+
+Each loss takes the raw output ``Z`` of the last linear layer (the logits) and the
+targets ``Y`` of the same shape, and returns ``(loss, dZ)``: the weighted mean loss
+over the batch and its gradient with respect to ``Z``. Working from logits rather
+than probabilities keeps every value finite: ``log(sigmoid(z))`` and
+``log(softmax(z))`` are evaluated in their stable forms, so logits of +-1e4 give
+exact, finite losses where ``log(0)`` would otherwise appear.
+
+The gradients have the notes' simple form: ``dZ = (Y_hat - Y) / m`` for the
+binary and categorical cross-entropy with their matching output activations
+(notes 一.12: grad E = -(y - y_hat)(x, 1)), and for the squared error.
+"""
+
+import numpy as np
+from .activations import log_softmax, sigmoid, softmax
+
+
+def _weights(n, sample_weight, dtype):
+    """Per-sample weights normalised to sum to 1 (uniform when None)."""
+    if sample_weight is None:
+        return np.full(n, 1.0 / n, dtype=dtype)
+    sample_weight = np.asarray(sample_weight, dtype=dtype)
+    return sample_weight / sample_weight.sum()
+
+
+def binary_cross_entropy(Z, Y, sample_weight=None):
+    """Mean binary cross-entropy of sigmoid outputs, from logits (notes 一.9).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_outputs)
+        Logits.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets in {0, 1}; several columns are independent binary problems
+        (multilabel).
+    sample_weight : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    loss : float
+    dZ : ndarray of shape (n_samples, n_outputs)
+    """
+    w = _weights(Z.shape[0], sample_weight, Z.dtype)
+    # -y log s(z) - (1 - y) log(1 - s(z)) = log(1 + e^z) - y z
+    per_sample = np.sum(np.logaddexp(0, Z) - Y * Z, axis=1)
+    dZ = (sigmoid(Z) - Y) * w[:, None]
+    return float(w @ per_sample), dZ
+
+
+def categorical_cross_entropy(Z, Y, sample_weight=None):
+    """Mean multi-class cross-entropy of softmax outputs, from logits (notes 一.10).
+
+    ``Y`` is one-hot (or a probability distribution per row).
+    """
+    w = _weights(Z.shape[0], sample_weight, Z.dtype)
+    per_sample = -np.sum(Y * log_softmax(Z), axis=1)
+    dZ = (softmax(Z) - Y) * w[:, None]
+    return float(w @ per_sample), dZ
+
+
+def squared_error(Z, Y, sample_weight=None):
+    """Half the mean squared error, summed over outputs (scikit-learn's MLP loss)."""
+    w = _weights(Z.shape[0], sample_weight, Z.dtype)
+    residual = Z - Y
+    per_sample = 0.5 * np.sum(residual * residual, axis=1)
+    dZ = residual * w[:, None]
+    return float(w @ per_sample), dZ
+
+
+LOSSES = {
+    "binary_crossentropy": binary_cross_entropy,
+    "categorical_crossentropy": categorical_cross_entropy,
+    "squared_error": squared_error,
+}
+
+OUTPUT_ACTIVATION = {
+    "binary_crossentropy": "sigmoid",
+    "categorical_crossentropy": "softmax",
+    "squared_error": "identity",
+}
+"""The activation that turns logits into predictions for each loss."""
+
+__all__ = [
+    "LOSSES",
+    "OUTPUT_ACTIVATION",
+    "binary_cross_entropy",
+    "categorical_cross_entropy",
+    "squared_error",
+]

@@ -1,0 +1,26 @@
+"""Every private scikit-learn import skdeep makes, in one place.
+
+scikit-learn documents these helpers for third-party estimators but keeps them
+private (scikit-learn PR #23772: "it's a private thing"). When a release moves one,
+this is the only file to edit.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import (
+    Hidden,
+    Interval,
+    Options,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.validation import validate_data
+
+__all__ = [
+    "Hidden",
+    "Interval",
+    "Options",
+    "StrOptions",
+    "_fit_context",
+    "validate_data",
+    "validate_params",
+]
