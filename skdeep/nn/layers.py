@@ -1,13 +1,25 @@
 """Layer interface and the fully-connected layers (notes 二.1-6).
 
 A layer follows Keras' lifecycle: ``__init__`` stores its configuration,
-``build(input_shape, rng)`` allocates weights and returns the output shape (no
-batch axis), ``forward(X, training)`` computes the output and, when training,
+``build(input_shape, rng, dtype)`` allocates weights and returns the output shape
+(no batch axis), ``forward(X, training)`` computes the output and, when training,
 keeps what ``backward`` needs in ``self._cache``; ``backward(dY)`` overwrites
 ``self.grads`` and returns ``dX``.
+
+Two conventions keep training free of per-batch allocations:
+
+- A layer reads its weights from ``self.params`` at every call and writes its
+  gradients into the arrays already in ``self.grads`` (``out=``), so the optimizer
+  can update those arrays in place.
+- During training, outputs and input gradients are written into buffers the layer
+  keeps between batches (:meth:`Layer._buffer`). The array ``forward(X,
+  training=True)`` returns is therefore only valid until the next training
+  forward; inference (``training=False``) always returns fresh arrays.
 """
 
 import numpy as np
+
+from .activations import get_activation
 
 
 class Layer:
@@ -22,23 +34,33 @@ class Layer:
     trainable : bool
         False freezes the layer: the optimizer skips it and ``backward`` computes
         no weight gradients.
+    needs_input_grad : bool
+        False when nothing reads the gradient ``backward`` returns (the network
+        sets it on the lowest layer it back-propagates through); a layer may then
+        skip computing ``dX`` and return None.
+    input_shape_ : tuple of int
+        Set by ``build``: a layer that has it is built, and
+        :class:`~skdeep.nn.network.Sequential` keeps its weights.
     """
 
     trainable = True
+    needs_input_grad = True
 
     def __init__(self):
         self.params = {}
         self.grads = {}
         self._cache = None
+        self._buffers = {}
 
     def output_shape(self, input_shape):
         """Output shape (no batch axis) for ``input_shape``; no side effects."""
         return tuple(input_shape)
 
-    def build(self, input_shape, rng):
+    def build(self, input_shape, rng=None, dtype=np.float32):
         """Allocate weights for ``input_shape`` and return the output shape."""
-        self.input_shape_ = tuple(input_shape)
-        return self.output_shape(input_shape)
+        output_shape = self.output_shape(input_shape)
+        self.input_shape_ = tuple(int(d) for d in input_shape)
+        return output_shape
 
     def forward(self, X, training=False):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -47,13 +69,29 @@ class Layer:
         raise NotImplementedError
 
     def _pop_cache(self):
-        """Return the forward cache, or raise if ``forward(training=True)`` did not run."""
+        """The forward cache; raises if ``forward(training=True)`` did not run."""
         if self._cache is None:
             raise RuntimeError(
                 f"{type(self).__name__}.backward called without a preceding "
                 "forward(X, training=True)."
             )
         return self._cache
+
+    def _buffer(self, name, shape, dtype):
+        """A scratch array kept between batches, reallocated only when its shape
+        or dtype changes (e.g. for the smaller last batch of an epoch)."""
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._buffers[name] = np.empty(shape, dtype=dtype)
+        return buffer
+
+    def __getstate__(self):
+        # Caches and scratch buffers are per-batch state: copies and pickles of a
+        # layer carry its configuration and weights only.
+        state = self.__dict__.copy()
+        state["_cache"] = None
+        state["_buffers"] = {}
+        return state
 
     def get_config(self):
         """Return the constructor arguments, as Keras does."""
@@ -76,3 +114,273 @@ def check_positive_int(value, name):
             f"`{name}` must be a positive integer; received {name}={value!r}."
         )
     return int(value)
+
+
+def _check_flat_shape(layer, input_shape):
+    if len(input_shape) != 1:
+        raise ValueError(
+            f"{type(layer).__name__} expects flat inputs of shape (n_features,); "
+            f"received input_shape={tuple(input_shape)}. Put a Flatten() layer "
+            "before it."
+        )
+    return tuple(input_shape)
+
+
+class Dense(Layer):
+    """Fully-connected layer ``Y = activation(X @ W + b)`` (notes 二.1-4).
+
+    Weights are initialised with Keras' glorot-uniform rule, biases at zero.
+
+    Parameters
+    ----------
+    units : int
+        Number of output units.
+    activation : str or None, default=None
+        Name of an activation in :data:`skdeep.nn.activations.ACTIVATIONS`;
+        None is the identity (the logits of an output layer).
+
+    Input shape
+    -----------
+    ``(batch_size, n_features)``.
+
+    Output shape
+    ------------
+    ``(batch_size, units)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.layers import Dense
+    >>> layer = Dense(3, activation="relu")
+    >>> layer.build((4,), np.random.default_rng(0))
+    (3,)
+    >>> layer.params["W"].shape, layer.n_params
+    ((4, 3), 15)
+    >>> layer.forward(np.ones((2, 4), dtype=np.float32)).shape
+    (2, 3)
+    """
+
+    def __init__(self, units, activation=None):
+        super().__init__()
+        self.units = check_positive_int(units, "units")
+        self.activation = activation
+        self._activation, self._activation_grad = get_activation(activation)
+
+    def get_config(self):
+        return {"units": self.units, "activation": self.activation}
+
+    def output_shape(self, input_shape):
+        _check_flat_shape(self, input_shape)
+        return (self.units,)
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        output_shape = super().build(input_shape, rng, dtype)
+        (n_features,) = self.input_shape_
+        # Glorot uniform: Var(W) = 2 / (fan_in + fan_out) keeps the activations'
+        # and the gradients' scale from layer to layer (notes 二.7).
+        limit = np.sqrt(6.0 / (n_features + self.units))
+        self.params = {
+            "W": rng.uniform(-limit, limit, size=(n_features, self.units)).astype(
+                dtype
+            ),
+            "b": np.zeros(self.units, dtype=dtype),
+        }
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._cache = None
+        return output_shape
+
+    def forward(self, X, training=False):
+        W, b = self.params["W"], self.params["b"]
+        if training:
+            Z = self._buffer("Z", (X.shape[0], self.units), W.dtype)
+            np.matmul(X, W, out=Z)
+        else:
+            Z = X @ W
+        Z += b
+        if self.activation in (None, "identity", "linear"):
+            Y = Z
+        elif self.activation == "relu":
+            # In place: relu's derivative only needs the sign, which Y keeps.
+            Y = np.maximum(Z, 0, out=Z)
+        else:
+            Y = self._activation(Z)
+        if training:
+            self._cache = (X, Z, Y)
+        return Y
+
+    def backward(self, dY):
+        X, Z, Y = self._pop_cache()
+        self._cache = None
+        if self.activation in (None, "identity", "linear"):
+            dZ = dY
+        elif self.activation == "relu":
+            dZ = self._buffer("dZ", dY.shape, dY.dtype)
+            np.multiply(dY, Y > 0, out=dZ)
+        else:
+            dZ = self._activation_grad(Z, Y, dY)
+        if self.trainable:
+            np.matmul(X.T, dZ, out=self.grads["W"])
+            np.sum(dZ, axis=0, out=self.grads["b"])
+        if not self.needs_input_grad:
+            return None
+        dX = self._buffer("dX", X.shape, dZ.dtype)
+        return np.matmul(dZ, self.params["W"].T, out=dX)
+
+
+class Activation(Layer):
+    """Apply an activation function element-wise (row-wise for softmax).
+
+    Parameters
+    ----------
+    name : str
+        Name of an activation in :data:`skdeep.nn.activations.ACTIVATIONS`.
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    Same as the input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.layers import Activation
+    >>> Activation("relu").forward(np.array([[-1.0, 2.0]]))
+    array([[0., 2.]])
+    """
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+        self._activation, self._activation_grad = get_activation(name)
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def forward(self, X, training=False):
+        Y = self._activation(X)
+        if training:
+            self._cache = (X, Y)
+        return Y
+
+    def backward(self, dY):
+        X, Y = self._pop_cache()
+        self._cache = None
+        return self._activation_grad(X, Y, dY)
+
+
+class Dropout(Layer):
+    """Inverted dropout: zero each input with probability ``rate`` (notes 二.6).
+
+    During training the kept inputs are scaled by ``1 / (1 - rate)``, so that
+    inference is the identity (equivalent to the notes' "multiply by the keep
+    ratio at test time"). The masks are drawn from the generator given to
+    ``build``, so training is reproducible from ``random_state``.
+
+    Parameters
+    ----------
+    rate : float
+        Fraction of the inputs to drop, in [0, 1).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    Same as the input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.layers import Dropout
+    >>> layer = Dropout(0.5)
+    >>> layer.build((4,), np.random.default_rng(0))
+    (4,)
+    >>> layer.forward(np.ones((1, 4)), training=False)
+    array([[1., 1., 1., 1.]])
+    >>> np.unique(layer.forward(np.ones((1, 1000)), training=True))
+    array([0., 2.])
+    """
+
+    def __init__(self, rate):
+        super().__init__()
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, int | float | np.number)
+            or not 0 <= rate < 1
+        ):
+            raise ValueError(
+                f"`rate` must be a float in [0, 1); received rate={rate!r}."
+            )
+        self.rate = float(rate)
+
+    def get_config(self):
+        return {"rate": self.rate}
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        self._rng = rng
+        return super().build(input_shape, rng, dtype)
+
+    def forward(self, X, training=False):
+        if not training or self.rate == 0:
+            return X
+        keep = 1.0 - self.rate
+        mask = self._buffer("mask", X.shape, X.dtype)
+        self._rng.random(out=mask, dtype=X.dtype)
+        # floor(u + keep) is 1 with probability keep and 0 otherwise; scaled by
+        # 1 / keep it is the inverted-dropout mask, built without temporaries.
+        mask += keep
+        np.floor(mask, out=mask)
+        mask *= 1.0 / keep
+        self._cache = mask
+        Y = self._buffer("Y", X.shape, X.dtype)
+        return np.multiply(X, mask, out=Y)
+
+    def backward(self, dY):
+        if self.rate == 0:
+            return dY
+        mask = self._pop_cache()
+        self._cache = None
+        dX = self._buffer("dX", dY.shape, dY.dtype)
+        return np.multiply(dY, mask, out=dX)
+
+
+class Flatten(Layer):
+    """Flatten every sample to one axis, in (height, width, channels) order.
+
+    Input shape
+    -----------
+    ``(batch_size, d1, d2, ...)``.
+
+    Output shape
+    ------------
+    ``(batch_size, d1 * d2 * ...)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.layers import Flatten
+    >>> Flatten().output_shape((5, 5, 3))
+    (75,)
+    >>> Flatten().forward(np.zeros((2, 5, 5, 3))).shape
+    (2, 75)
+    """
+
+    def output_shape(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+    def forward(self, X, training=False):
+        if training:
+            self._cache = X.shape
+        return X.reshape(X.shape[0], -1)
+
+    def backward(self, dY):
+        shape = self._pop_cache()
+        self._cache = None
+        return dY.reshape(shape)
+
+
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Layer", "check_positive_int"]

@@ -6,6 +6,9 @@ this is the only file to edit.
 """
 
 from sklearn.base import _fit_context
+from sklearn.metrics._classification import _check_set_wise_labels
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.model_selection._split import _yields_constant_splits
 from sklearn.utils._param_validation import (
     Hidden,
     Interval,
@@ -16,11 +19,14 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import validate_data
 
 __all__ = [
+    "BaseSearchCV",
     "Hidden",
     "Interval",
     "Options",
     "StrOptions",
+    "_check_set_wise_labels",
     "_fit_context",
+    "_yields_constant_splits",
     "validate_data",
     "validate_params",
 ]

@@ -1,0 +1,781 @@
+"""Shared machinery of the network estimators (MLPNet*, ConvNetClassifier).
+
+:class:`BaseNetwork` validates parameters and data, builds a
+:class:`~skdeep.nn.network.Sequential` network, trains it with
+:func:`skdeep.nn.training.run_epochs` and exposes the fitted network (``summary``,
+``get_weights``, ``history_``, ...). :class:`NetworkClassifierMixin` and
+:class:`NetworkRegressorMixin` turn targets into network outputs and back.
+
+Subclass hooks
+--------------
+A network estimator is ``class MyNet(NetworkClassifierMixin, BaseNetwork)`` that
+defines ``__init__`` (plain assignments), ``_parameter_constraints`` (start from
+``BaseNetwork._parameter_constraints``; the classifier adds
+``NetworkClassifierMixin._parameter_constraints``) and overrides:
+
+``_make_layers(self, input_shape, n_outputs)`` (required)
+    Return a list of fresh Layer objects ending in ``Dense(n_outputs)`` with no
+    activation: the network outputs logits, and the output activation comes from
+    the loss (sigmoid for binary/multilabel, softmax for multi-class, identity for
+    regression). Called once per random restart, so return new objects each time
+    (deep-copy layers given by the user: ``fit`` must not change parameters).
+
+    *Prebuilt / frozen layers (transfer learning).* A layer that is already built
+    (it has ``input_shape_`` and weights, e.g. a deep copy of
+    ``pretrained.network_.layers[i]``) keeps its weights:
+    ``Sequential.build`` builds only the unbuilt layers (after checking that a
+    built layer receives the input shape it was built for) and casts kept weights
+    to ``dtype``. Set ``layer.trainable = False`` on the copies to freeze them:
+    the optimizer skips them, they get no weight gradients, and back-propagation
+    stops at the lowest trainable layer (layers below it run in inference mode).
+    Restarts re-initialise only the unbuilt layers.
+
+``_validate_X(self, X, reset)``
+    Return X as a float array shaped for the network input (``(n, n_features)``
+    here; a ConvNet returns ``(n, h, w, c)``). Must call
+    ``validate_data(self, X, reset=reset, ...)`` so ``n_features_in_`` and
+    ``feature_names_in_`` are set and checked. Used by ``fit``, ``partial_fit``
+    and every prediction method.
+
+``_augment_batch(self, X_batch, rng)``
+    Return the training batch to use (identity by default). Called on training
+    batches only, never on validation data or at prediction; ``rng`` is a
+    ``numpy.random.Generator`` derived from ``random_state``.
+
+The training parameters read by ``_fit`` are the shared vocabulary (DESIGN.md):
+``optimizer``, ``learning_rate``, ``momentum``, ``batch_size``, ``max_iter``,
+``alpha``, ``l1``, ``early_stopping``, ``validation_fraction``,
+``n_iter_no_change``, ``tol``, ``n_restarts``, ``clipnorm``, ``random_state``,
+``warm_start``, ``verbose``, ``dtype`` (and ``class_weight`` for classifiers);
+a subclass must define them all in ``__init__``.
+"""
+
+import copy
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from scipy import special
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.callback import CallbackSupportMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_array, check_random_state, compute_sample_weight
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
+
+from .nn.activations import log_sigmoid, log_softmax
+from .nn.losses import LOSSES, OUTPUT_ACTIVATION
+from .nn.network import Sequential
+from .nn.optimizers import SGD, Adam, Optimizer, RMSProp
+from .nn.training import (
+    EarlyStopping,
+    FitCallbacks,
+    Trainer,
+    run_epochs,
+)
+from .utils._sklearn_compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
+
+_HISTORY_COLUMNS = [
+    "epoch",
+    "loss",
+    "val_loss",
+    "val_score",
+    "learning_rate",
+    "seconds",
+]
+
+
+class NetworkSummary(pd.DataFrame):
+    """The table ``summary()`` returns: one row per layer.
+
+    A DataFrame with columns ``layer``, ``output_shape``, ``params`` and
+    ``trainable``, printed like Keras' ``model.summary()`` with the totals.
+    """
+
+    @property
+    def _constructor(self):
+        # Slices and computations give plain DataFrames.
+        return pd.DataFrame
+
+    @property
+    def total_params(self):
+        return int(self["params"].sum())
+
+    @property
+    def trainable_params(self):
+        return int(self.loc[self["trainable"].astype(bool), "params"].sum())
+
+    def __repr__(self):
+        header = ("Layer (type)", "Output Shape", "Param #", "Trainable")
+        rows = [
+            (
+                r.layer,
+                str(r.output_shape),
+                f"{r.params:,}",
+                "yes" if r.trainable else "no",
+            )
+            for r in self.itertuples()
+        ]
+        widths = [max(len(row[i]) for row in [header, *rows]) + 2 for i in range(4)]
+
+        def line(cells):
+            return " " + "".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+        rule = "=" * (sum(widths) + 1)
+        total, trainable = self.total_params, self.trainable_params
+        return "\n".join(
+            [
+                line(header),
+                rule,
+                *(line(row) for row in rows),
+                rule,
+                f"Total params: {total:,}",
+                f"Trainable params: {trainable:,}",
+                f"Non-trainable params: {total - trainable:,}",
+            ]
+        )
+
+    __str__ = __repr__
+
+    def _repr_html_(self):
+        return pd.DataFrame(self)._repr_html_()
+
+
+def _check_sample_weight(sample_weight, n_samples):
+    """Validate ``sample_weight`` into a new float64 array of shape (n_samples,)."""
+    if isinstance(sample_weight, Real):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    sample_weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        copy=True,
+        input_name="sample_weight",
+    )
+    if sample_weight.ndim != 1:
+        raise ValueError(
+            "`sample_weight` must be a 1-D array or a scalar; received shape "
+            f"{sample_weight.shape}."
+        )
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!"
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("Negative values in data passed to `sample_weight`.")
+    if not np.any(sample_weight):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return sample_weight
+
+
+class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of the network estimators; see the module docstring for the hooks.
+
+    Not to be used directly.
+    """
+
+    _parameter_constraints: dict = {
+        "optimizer": [
+            StrOptions({"sgd", "momentum", "nesterov", "adam", "rmsprop"}),
+            Optimizer,
+        ],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_restarts": [Interval(Integral, 1, None, closed="left")],
+        "clipnorm": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "dtype": [Options(type, {np.float32, np.float64})],
+    }
+
+    # ------------------------------------------------------------------
+    # Hooks
+    # ------------------------------------------------------------------
+
+    @abstractmethod
+    def _make_layers(self, input_shape, n_outputs):
+        """Fresh layers for one network, ending in ``Dense(n_outputs)`` (logits)."""
+
+    def _validate_X(self, X, reset):
+        return validate_data(
+            self, X, reset=reset, dtype=[np.float32, np.float64], order="C"
+        )
+
+    def _augment_batch(self, X_batch, rng):
+        return X_batch
+
+    # Provided by the classifier / regressor mixins:
+    # _validate_targets(y, first_call, classes) -> Y (n, n_outputs) float array
+    # _output_sample_weight(y, sample_weight, incremental) -> weights or None
+    # _stratify(y) -> labels for a stratified validation split, or None
+    # _validation_score(Y, Z, sample_weight) -> float
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+
+    def _make_optimizer(self):
+        if isinstance(self.optimizer, Optimizer):
+            return clone(self.optimizer)
+        lr = self.learning_rate
+        return {
+            "sgd": lambda: SGD(lr),
+            "momentum": lambda: SGD(lr, momentum=self.momentum),
+            "nesterov": lambda: SGD(lr, momentum=self.momentum, nesterov=True),
+            "adam": lambda: Adam(lr),
+            "rmsprop": lambda: RMSProp(lr),
+        }[self.optimizer]()
+
+    def _build_network(self, input_shape, n_outputs, rng):
+        network = Sequential(
+            self._make_layers(input_shape, n_outputs), dtype=self.dtype
+        )
+        output_shape = network.build(input_shape, rng)
+        if output_shape != (n_outputs,):
+            raise ValueError(
+                f"The network's output shape {output_shape} does not match the "
+                f"{n_outputs} outputs the targets need: end the layers with "
+                f"Dense({n_outputs})."
+            )
+        return network
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        first_call = not (
+            hasattr(self, "network_") and (incremental or self.warm_start)
+        )
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        X_input, y_input = X, y
+        X = self._validate_X(X, reset=first_call)
+        check_consistent_length(X, y)
+        Y = self._validate_targets(y, first_call, classes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+        sample_weight = self._output_sample_weight(y, sample_weight, incremental)
+
+        dtype = self.dtype if first_call else self.network_.dtype
+        X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.ascontiguousarray(Y, dtype=dtype)
+        if sample_weight is not None:
+            sample_weight = sample_weight.astype(dtype)
+
+        random_state = check_random_state(self.random_state)
+        if first_call:
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self._history_rows = []
+            self._rng = np.random.default_rng(random_state.randint(2**31 - 1))
+        n_restarts = self.n_restarts if first_call and not incremental else 1
+        max_iter = 1 if incremental else self.max_iter
+
+        # The validation split (the same for every restart, so their validation
+        # losses compare).
+        validation = None
+        train = (X, Y, sample_weight)
+        if self.early_stopping and not incremental:
+            train, validation = self._split_validation(
+                X, Y, y, sample_weight, random_state
+            )
+
+        # One generator per restart; on a warm start or partial_fit the
+        # shuffling stream continues from the previous call.
+        if first_call:
+            rngs = [np.random.default_rng(s) for s in self._rng.spawn(n_restarts)]
+        else:
+            rngs = [self._rng]
+
+        root = self._init_callback_context(
+            max_subtasks=max_iter if n_restarts == 1 else n_restarts
+        )
+        state = {}
+        callbacks = FitCallbacks(
+            root,
+            self,
+            X_input,
+            y_input,
+            None if sample_weight is None else {"sample_weight": sample_weight},
+            lambda: {"network_": copy.deepcopy(state["network"])},
+        ).begin()
+
+        best = None
+        for rng in rngs:
+            if first_call:
+                network = self._build_network(X.shape[1:], Y.shape[1], rng)
+            else:
+                network = self.network_
+            if incremental and hasattr(self, "optimizer_") and not first_call:
+                optimizer = self.optimizer_
+            else:
+                optimizer = self._make_optimizer()
+            state["network"] = network
+            trainer = Trainer(
+                network,
+                LOSSES[self._loss_name],
+                optimizer,
+                batch_size=self.batch_size,
+                alpha=self.alpha,
+                l1=self.l1,
+                clipnorm=self.clipnorm,
+                augment=self._augment_batch,
+                rng=rng,
+            )
+            task = (
+                callbacks if n_restarts == 1 else callbacks.subtask("restart", max_iter)
+            )
+            history = []
+            result = run_epochs(
+                trainer,
+                train,
+                validation,
+                max_iter=max_iter,
+                stopper=EarlyStopping(self.n_iter_no_change, self.tol),
+                history=history,
+                score=self._validation_score,
+                callbacks=task,
+                verbose=self.verbose,
+                first_epoch=self.n_iter_ + 1,
+            )
+            if n_restarts > 1:
+                task.end()
+            if best is None or result.best_loss < best[0].best_loss:
+                best = (result, network, optimizer, history)
+            if result.stop_reason == "callback":
+                break
+
+        result, network, optimizer, history = best
+        state["network"] = network  # what the fit task's callbacks evaluate
+        network.release_buffers()
+        self.network_ = network
+        self.optimizer_ = optimizer
+        self.n_iter_ += result.n_epochs
+        self._history_rows.extend(history)
+        self.loss_curve_.extend(row["loss"] for row in history)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+        self.best_loss_ = result.best_loss
+        self.validation_scores_ = (
+            [row["val_score"] for row in self._history_rows]
+            if self.early_stopping
+            else None
+        )
+        self.out_activation_ = OUTPUT_ACTIVATION[self._loss_name]
+        callbacks.end()
+        if result.stop_reason == "max_iter" and not incremental:
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _split_validation(self, X, Y, y, sample_weight, random_state):
+        """Hold out ``validation_fraction`` of the data (stratified for classifiers)."""
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        try:
+            parts = train_test_split(
+                *arrays,
+                test_size=self.validation_fraction,
+                random_state=random_state,
+                stratify=self._stratify(y),
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"Cannot hold out validation_fraction={self.validation_fraction} of "
+                f"{X.shape[0]} samples for early stopping ({exc}). Use more data, "
+                "a larger validation_fraction, or early_stopping=False."
+            ) from exc
+        train, validation = parts[0::2], parts[1::2]
+        if sample_weight is None:
+            train, validation = [*train, None], [*validation, None]
+        return tuple(train), tuple(validation)
+
+    # ------------------------------------------------------------------
+    # Inspection
+    # ------------------------------------------------------------------
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self.network_.predict(X)
+
+    @property
+    def history_(self):
+        """pandas DataFrame of per-epoch training records, indexed by epoch.
+
+        Columns: loss, val_loss, val_score, learning_rate, seconds.
+        """
+        check_is_fitted(self)
+        return pd.DataFrame(self._history_rows, columns=_HISTORY_COLUMNS).set_index(
+            "epoch"
+        )
+
+    def summary(self):
+        """Describe the fitted network, one row per layer, as Keras' summary.
+
+        Returns
+        -------
+        summary : NetworkSummary
+            A pandas DataFrame with columns ``layer``, ``output_shape`` (batch
+            axis None), ``params`` and ``trainable``; printing it shows the
+            totals.
+        """
+        check_is_fitted(self)
+        return NetworkSummary(
+            self.network_.summary_rows(),
+            columns=["layer", "output_shape", "params", "trainable"],
+        )
+
+    def get_weights(self):
+        """Copies of the network's weight arrays, in layer order (as Keras).
+
+        Returns
+        -------
+        weights : list of ndarray
+        """
+        check_is_fitted(self)
+        return self.network_.get_weights()
+
+    def set_weights(self, weights):
+        """Set the network's weights from a list shaped like ``get_weights()``.
+
+        Parameters
+        ----------
+        weights : list of ndarray
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        self.network_.set_weights(weights)
+        return self
+
+
+class NetworkClassifierMixin(ClassifierMixin):
+    """Targets and predictions of network classifiers.
+
+    Binary targets train one sigmoid output, multi-class targets a softmax over
+    one output per class, and multilabel indicator targets one independent
+    sigmoid per label.
+    """
+
+    _parameter_constraints: dict = {
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def _validate_targets(self, y, first_call, classes):
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if first_call:
+            target_type = type_of_target(y)
+            if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+                raise ValueError(
+                    f"{type(self).__name__} supports binary, multi-class and "
+                    f"multilabel-indicator targets; received {target_type!r}."
+                )
+            binarizer = LabelBinarizer()
+            if classes is not None and target_type != "multilabel-indicator":
+                binarizer.fit(np.asarray(classes))
+            else:
+                binarizer.fit(y)
+            if (
+                binarizer.y_type_ != "multilabel-indicator"
+                and len(binarizer.classes_) < 2
+            ):
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in "
+                    f"the data; received only one class: {binarizer.classes_[0]!r}."
+                )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+            multiclass = binarizer.y_type_ == "multiclass"
+            self._loss_name = (
+                "categorical_crossentropy" if multiclass else "binary_crossentropy"
+            )
+        elif classes is not None and not np.array_equal(
+            np.sort(np.asarray(classes)), np.sort(self.classes_)
+        ):
+            raise ValueError(
+                f"`classes`={list(classes)!r} is not the same as on the first call "
+                f"to partial_fit: {list(self.classes_)!r}."
+            )
+        if self._label_binarizer.y_type_ != "multilabel-indicator":
+            unseen = np.setdiff1d(unique_labels(y), self.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains classes {list(unseen)!r} not seen in the first fit "
+                    f"(classes_={list(self.classes_)!r})."
+                )
+        return self._label_binarizer.transform(y)
+
+    def _output_sample_weight(self, y, sample_weight, incremental):
+        if self.class_weight is None:
+            return sample_weight
+        if self.class_weight == "balanced" and incremental:
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: the "
+                "class frequencies of the whole data are unknown. Pass a dict."
+            )
+        class_sample_weight = compute_sample_weight(self.class_weight, np.asarray(y))
+        if sample_weight is None:
+            return class_sample_weight
+        return sample_weight * class_sample_weight
+
+    def _stratify(self, y):
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return None
+        _, counts = np.unique(np.asarray(y), return_counts=True)
+        return np.asarray(y) if counts.min() >= 2 else None
+
+    def _validation_score(self, Y, Z, sample_weight):
+        if self._loss_name == "categorical_crossentropy":
+            return accuracy_score(
+                Y.argmax(axis=1), Z.argmax(axis=1), sample_weight=sample_weight
+            )
+        return accuracy_score(Y > 0.5, Z > 0, sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a binary indicator matrix for multilabel
+            classification.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, multiplied by the ``class_weight`` weights.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call unless ``y`` is a
+            multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        if (
+            not hasattr(self, "network_")
+            and classes is None
+            and type_of_target(y) != "multilabel-indicator"
+        ):
+            raise ValueError(
+                "`classes` must be passed on the first call to partial_fit."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def decision_function(self, X):
+        """The network's logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            One column per class (multi-class) or label (multilabel); a 1-D
+            array for binary problems (positive means ``classes_[1]``).
+        """
+        Z = self._logits(X)
+        if self._label_binarizer.y_type_ == "binary":
+            return Z.ravel()
+        return Z
+
+    def predict(self, X):
+        """Predict classes (or the indicator matrix for multilabel targets).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        Z = self._logits(X)
+        if self._loss_name == "categorical_crossentropy":
+            return self.classes_[Z.argmax(axis=1)]
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return (Z > 0).astype(int)
+        return self.classes_[(Z[:, 0] > 0).astype(int)]
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
+            Class probabilities (rows sum to one), or the independent probability
+            of each label for multilabel targets.
+        """
+        Z = self._logits(X)
+        if self._loss_name == "categorical_crossentropy":
+            return special.softmax(Z, axis=1)
+        P = special.expit(Z)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return P
+        return np.hstack([1 - P, P])
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability estimates, computed stably from the logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of the shape of ``predict_proba(X)``
+        """
+        Z = self._logits(X)
+        if self._loss_name == "categorical_crossentropy":
+            return log_softmax(Z)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return log_sigmoid(Z)
+        return np.hstack([log_sigmoid(-Z), log_sigmoid(Z)])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class NetworkRegressorMixin(RegressorMixin):
+    """Targets and predictions of network regressors: identity outputs, squared
+    error, one output per target column."""
+
+    def _validate_targets(self, y, first_call, classes):
+        y = check_array(
+            y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y"
+        )
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if first_call:
+            self.n_outputs_ = Y.shape[1]
+            self._y_1d = y.ndim == 1
+            self._loss_name = "squared_error"
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs, but {type(self).__name__} was fitted "
+                f"with {self.n_outputs_}."
+            )
+        return Y
+
+    def _output_sample_weight(self, y, sample_weight, incremental):
+        return sample_weight
+
+    def _stratify(self, y):
+        return None
+
+    def _validation_score(self, Y, Z, sample_weight):
+        return float(r2_score(Y, Z, sample_weight=sample_weight))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict the targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        Z = self._logits(X)
+        return Z.ravel() if self._y_1d else Z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,538 @@
+"""Convolutional network classifier and transfer learning (notes 三).
+
+:class:`ConvNetClassifier` trains a stack of :mod:`skdeep.layers` on images
+with the shared machinery of :mod:`skdeep._base` (mini-batches, early
+stopping with the best weights restored, callbacks). This module adds what is
+specific to images: reading ``X`` as ``(n, height, width, channels)``, the
+default network, augmentation of the training batches, and transfer learning
+from a fitted ConvNet (notes 三.10), whose four cases :func:`transfer_strategy`
+maps to parameters.
+"""
+
+import copy
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseNetwork, NetworkClassifierMixin, NetworkSummary
+from .augmentation import ImageAugmenter
+from .nn.conv import Conv2D, MaxPooling2D
+from .nn.layers import Dense, Flatten, Layer
+from .nn.network import Sequential
+from .utils._sklearn_compat import Interval, validate_data
+
+# Output activations that the loss applies to the logits: a final Dense layer
+# with one of them (Keras style, as in the notes) is read as the output layer.
+_OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
+
+
+def _output_shape(layers, input_shape):
+    """Shape after ``layers`` (no batch axis), from their side-effect-free rules."""
+    shape = tuple(input_shape)
+    for layer in layers:
+        shape = tuple(layer.output_shape(shape))
+    return shape
+
+
+def default_layers(input_shape):
+    """The default hidden layers for images of ``input_shape`` (h, w, c).
+
+    Two blocks of ``Conv2D(relu, 'same') - MaxPooling2D`` (32 then 64 filters)
+    and a ``Dense(128, relu)`` layer, the usual small image classifier. Kernels
+    are ``min(3, h) x min(3, w)`` and pooling windows shrink (or pooling is
+    skipped) on small inputs, so that any input works: 28x28 images as well as
+    the ``(1, n_features, 1)`` signals that 2-D rows become.
+    """
+    layers, shape = [], tuple(input_shape)
+    for filters in (32, 64):
+        h, w = shape[:2]
+        layers.append(
+            Conv2D(filters, (min(3, h), min(3, w)), padding="same", activation="relu")
+        )
+        pool = (min(2, h), min(2, w))
+        if pool != (1, 1):
+            layers.append(MaxPooling2D(pool))
+        shape = _output_shape(layers, input_shape)
+    layers += [Flatten(), Dense(128, activation="relu")]
+    return layers
+
+
+def _with_output_layer(layers, input_shape, n_outputs):
+    """Append the output layer ``Dense(n_outputs)`` (logits) to ``layers``.
+
+    A list that already ends in a ``Dense`` with a softmax or sigmoid activation
+    (Keras style) has its output layer: its size is checked and its activation
+    dropped, since the loss applies it to the logits. A ``Flatten`` goes before
+    an appended ``Dense`` when the layers end with images. ``n_outputs=None``
+    (classes unknown, e.g. ``summary()`` before ``fit``) appends nothing.
+    """
+    last = layers[-1] if layers else None
+    if isinstance(last, Dense) and last.activation in _OUTPUT_ACTIVATIONS:
+        if n_outputs is not None and last.units != n_outputs:
+            raise ValueError(
+                f"The output layer {last!r} has {last.units} units, but the "
+                f"targets need {n_outputs} output(s) (one per class for several "
+                "classes, one sigmoid unit for two classes). Drop the output "
+                "layer from `layers` to have it sized automatically."
+            )
+        # The same layer (with its weights, if built) computing logits.
+        logits = Dense(last.units)
+        for name in ("params", "grads", "input_shape_", "trainable"):
+            if name in vars(last):
+                setattr(logits, name, vars(last)[name])
+        return [*layers[:-1], logits]
+    if n_outputs is None:
+        return list(layers)
+    if len(_output_shape(layers, input_shape)) > 1:
+        layers = [*layers, Flatten()]
+    return [*layers, Dense(n_outputs)]
+
+
+class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
+    """Convolutional neural network classifier (notes 三).
+
+    Images are read channels-last, as in Keras: ``X`` of shape ``(n_samples,
+    height, width, channels)``, ``(n_samples, height, width)`` (one channel),
+    or flat rows with ``input_shape=(height, width, channels)``. Without
+    ``input_shape``, rows of ``n_features`` values are read as ``(1,
+    n_features, 1)`` signals, so 1-D data works with ``(1, k)`` kernels and the
+    estimator fits in any scikit-learn pipeline.
+
+    The network is ``layers`` followed by an output ``Dense`` layer sized to
+    the classes (softmax for several classes, one sigmoid unit for two),
+    trained on the cross-entropy by mini-batch gradient descent.
+
+    Parameters
+    ----------
+    layers : list of Layer or None, default=None
+        The hidden layers, e.g. ``[Conv2D(16, 2, padding='same',
+        activation='relu'), MaxPooling2D(2), Flatten(), Dense(500,
+        activation='relu')]`` from :mod:`skdeep.layers`. They are deep-copied,
+        never modified. The output layer is appended (after a ``Flatten`` if
+        needed); a list ending in a softmax or sigmoid ``Dense`` (Keras style)
+        already has it. None uses :func:`default_layers`: two
+        convolution-pooling blocks (32 and 64 filters of up to 3x3) and
+        ``Dense(128)``. With ``pretrained``, ``layers`` is the new head.
+    input_shape : tuple of int or None, default=None
+        ``(height, width, channels)`` (or ``(height, width)``) of one image,
+        to read flat rows of ``height * width * channels`` values.
+    optimizer : {'sgd', 'momentum', 'nesterov', 'adam', 'rmsprop'} or \
+Optimizer, default='rmsprop'
+        The gradient-descent variant (notes 二.10); RMSProp as in the notes'
+        CNN. An optimizer object is cloned and used with its own learning rate.
+    learning_rate : float, default=1e-3
+        Step size of the named optimizers.
+    momentum : float, default=0.9
+        Momentum ``beta`` of 'momentum' and 'nesterov'.
+    batch_size : int or None, default=32
+        Mini-batch size, clipped to the number of samples; None is full-batch
+        gradient descent.
+    max_iter : int, default=100
+        Maximum number of epochs.
+    alpha : float, default=0.0
+        L2 penalty ``0.5 * alpha * ||W||^2`` on the weights.
+    l1 : float, default=0.0
+        L1 penalty ``l1 * |W|`` on the weights.
+    augmentation : ImageAugmenter or None, default=None
+        Random shifts and flips applied afresh to every training batch (never
+        to validation data or at prediction), drawn from ``random_state``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop when
+        its loss has not improved for ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement (of the validation loss with
+        ``early_stopping``, else of the training loss) before training stops.
+    tol : float, default=1e-4
+        An epoch improves if its loss is below the best so far minus ``tol``.
+    restore_best_weights : bool, default=True
+        Restore the weights of the best epoch at the end of training (the
+        notes' ``ModelCheckpoint(save_best_only=True)``, kept in memory).
+    n_restarts : int, default=1
+        Train from this many random initialisations and keep the best network.
+    clipnorm : float or None, default=None
+        Clip each gradient array to this L2 norm.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, shuffling, dropout, augmentation and the
+        validation split.
+    warm_start : bool, default=False
+        Continue from the fitted weights when ``fit`` is called again.
+    verbose : int, default=0
+        Print one line per epoch if > 0.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+    dtype : {np.float32, np.float64}, default=np.float32
+        Floating type of the weights and computations.
+    pretrained : ConvNetClassifier or None, default=None
+        A fitted ConvNet whose first ``keep_layers`` layers are reused (notes
+        三.10), under the head ``layers``. It is never modified: its layers are
+        deep-copied.
+    keep_layers : int or None, default=None
+        How many leading layers of ``pretrained`` to reuse; None keeps all but
+        its output layer. See :func:`transfer_strategy`.
+    freeze : bool, default=True
+        Keep the reused weights fixed: they get no gradients and the optimizer
+        skips them. False fine-tunes them with the head.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    input_shape_ : tuple of int
+        ``(height, width, channels)`` of the images the network reads.
+    n_features_in_ : int
+        Number of values per sample (``height * width * channels``).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` is a DataFrame with string columns.
+    network_ : skdeep.nn.network.Sequential
+        The trained network (its output layer gives logits).
+    optimizer_ : Optimizer
+        The optimizer used, with its state.
+    n_iter_ : int
+        Number of epochs run.
+    loss_ : float
+        Training loss of the last epoch.
+    loss_curve_ : list of float
+        Training loss of every epoch.
+    best_loss_ : float
+        Best monitored loss; the restored weights are those of that epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy of every epoch with ``early_stopping``.
+    history_ : pandas.DataFrame
+        One row per epoch: loss, val_loss, val_score (accuracy),
+        learning_rate, seconds.
+
+    See Also
+    --------
+    skdeep.MLPNetClassifier : Fully-connected networks.
+    skdeep.augmentation.ImageAugmenter : Random shifts and flips.
+    transfer_strategy : Parameters for the notes' four transfer-learning cases.
+
+    Examples
+    --------
+    The digits as 8x8 grey images:
+
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skdeep import ConvNetClassifier
+    >>> from skdeep.layers import Conv2D, Dense, Flatten, MaxPooling2D
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = ConvNetClassifier(
+    ...     [Conv2D(8, 3, padding="same", activation="relu"), MaxPooling2D(2),
+    ...      Flatten(), Dense(32, activation="relu")],
+    ...     input_shape=(8, 8, 1), optimizer="adam", max_iter=10, random_state=0)
+    >>> print(clf.summary())  # before fit: the classes are not known yet
+     Layer (type)                  Output Shape     Param #  Trainable
+    ====================================================================
+     conv2d (Conv2D)               (None, 8, 8, 8)  80       yes
+     max_pooling2d (MaxPooling2D)  (None, 4, 4, 8)  0        yes
+     flatten (Flatten)             (None, 128)      0        yes
+     dense (Dense)                 (None, 32)       4,128    yes
+    ====================================================================
+    Total params: 4,208
+    Trainable params: 4,208
+    Non-trainable params: 0
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    True
+    >>> clf.summary().iloc[-1].to_dict()
+    {'layer': 'dense_1 (Dense)', 'output_shape': (None, 10), 'params': 330, \
+'trainable': True}
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNetwork._parameter_constraints,
+        **NetworkClassifierMixin._parameter_constraints,
+        "layers": [list, tuple, None],
+        "input_shape": [tuple, None],
+        "augmentation": [ImageAugmenter, None],
+        "restore_best_weights": ["boolean"],
+        "pretrained": ["no_validation"],  # set below: [ConvNetClassifier, None]
+        "keep_layers": [Interval(Integral, 0, None, closed="left"), None],
+        "freeze": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        layers=None,
+        input_shape=None,
+        *,
+        optimizer="rmsprop",
+        learning_rate=1e-3,
+        momentum=0.9,
+        batch_size=32,
+        max_iter=100,
+        alpha=0.0,
+        l1=0.0,
+        augmentation=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        restore_best_weights=True,
+        n_restarts=1,
+        clipnorm=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        class_weight=None,
+        dtype=np.float32,
+        pretrained=None,
+        keep_layers=None,
+        freeze=True,
+    ):
+        self.layers = layers
+        self.input_shape = input_shape
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.alpha = alpha
+        self.l1 = l1
+        self.augmentation = augmentation
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.restore_best_weights = restore_best_weights
+        self.n_restarts = n_restarts
+        self.clipnorm = clipnorm
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.class_weight = class_weight
+        self.dtype = dtype
+        self.pretrained = pretrained
+        self.keep_layers = keep_layers
+        self.freeze = freeze
+
+    # ------------------------------------------------------------------
+    # Input: images
+    # ------------------------------------------------------------------
+
+    def _check_input_shape(self):
+        """``input_shape`` as a (h, w, c) tuple of positive ints, or None."""
+        shape = self.input_shape
+        if shape is None:
+            return None
+        if (
+            len(shape) not in (2, 3)
+            or any(isinstance(d, bool) or not isinstance(d, Integral) for d in shape)
+            or min(shape) < 1
+        ):
+            raise ValueError(
+                "`input_shape` must be a tuple (height, width, channels) or "
+                f"(height, width) of positive integers; received "
+                f"input_shape={shape!r}."
+            )
+        return tuple(int(d) for d in shape) + ((1,) if len(shape) == 2 else ())
+
+    def _validate_X(self, X, reset):
+        input_shape = self._check_input_shape()
+        image_shape = None
+        ndim = getattr(X, "ndim", None)
+        if ndim is None and isinstance(X, list | tuple):
+            ndim = np.ndim(X)  # nested lists of images
+        if ndim in (3, 4):
+            # Images: validate them as flat rows (NaN, dtype, n_features_in_).
+            X = np.asarray(X)
+            image_shape = X.shape[1:] + ((1,) if X.ndim == 3 else ())
+            X = X.reshape(X.shape[0], -1)
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float32, np.float64], order="C"
+        )
+        n_samples, n_features = X.shape
+        if image_shape is not None:
+            if input_shape is not None and image_shape != input_shape:
+                raise ValueError(
+                    f"`input_shape` {self.input_shape} does not match X with "
+                    f"images of shape {image_shape}."
+                )
+        elif input_shape is not None:
+            if np.prod(input_shape) != n_features:
+                raise ValueError(
+                    f"`input_shape` {self.input_shape} does not match X with "
+                    f"{n_features} features: it needs "
+                    f"{int(np.prod(input_shape))} = "
+                    f"{' * '.join(map(str, input_shape))}."
+                )
+            image_shape = input_shape
+        elif reset or self.input_shape_ == (1, n_features, 1):
+            image_shape = (1, n_features, 1)
+        else:
+            image_shape = self.input_shape_  # flat rows of fitted images
+        if reset:
+            self.input_shape_ = image_shape
+        elif image_shape != self.input_shape_:
+            raise ValueError(
+                f"X has images of shape {image_shape}, but {type(self).__name__} "
+                f"was fitted on images of shape {self.input_shape_}."
+            )
+        return X.reshape(n_samples, *image_shape)
+
+    def _augment_batch(self, X_batch, rng):
+        if self.augmentation is None:
+            return X_batch
+        return self.augmentation.transform_batch(X_batch, rng)
+
+    # ------------------------------------------------------------------
+    # Network: default, user layers, or a pretrained base
+    # ------------------------------------------------------------------
+
+    def _pretrained_layers(self, input_shape):
+        """Deep copies of the reused layers of ``pretrained``, frozen if asked."""
+        pretrained = self.pretrained
+        if not isinstance(pretrained, ConvNetClassifier):
+            raise ValueError(
+                "`pretrained` must be a fitted ConvNetClassifier; received "
+                f"{type(pretrained).__name__}."
+            )
+        check_is_fitted(pretrained, msg=(
+            "`pretrained` must be a fitted ConvNetClassifier; call its fit first."
+        ))  # fmt: skip
+        base = pretrained.network_.layers
+        keep = len(base) - 1 if self.keep_layers is None else self.keep_layers
+        if keep > len(base) - 1:
+            raise ValueError(
+                f"`keep_layers`={self.keep_layers} is too large: the pretrained "
+                f"network has {len(base)} layers including its output layer, so "
+                f"at most {len(base) - 1} can be kept."
+            )
+        if tuple(pretrained.input_shape_) != tuple(input_shape):
+            raise ValueError(
+                f"X has images of shape {tuple(input_shape)}, but the pretrained "
+                f"network reads images of shape {pretrained.input_shape_}."
+            )
+        kept = copy.deepcopy(base[:keep])
+        for layer in kept:
+            layer.trainable = not self.freeze
+        return kept
+
+    def _network_layers(self, input_shape, n_outputs):
+        if self.pretrained is not None:
+            kept = self._pretrained_layers(input_shape)
+            head = [] if self.layers is None else copy.deepcopy(list(self.layers))
+        else:
+            kept = []
+            if self.layers is None:
+                head = default_layers(input_shape)
+            else:
+                head = copy.deepcopy(list(self.layers))
+        for layer in head:
+            if not isinstance(layer, Layer):
+                raise ValueError(
+                    f"`layers` must contain skdeep layers; received {layer!r}."
+                )
+        return _with_output_layer(kept + head, input_shape, n_outputs)
+
+    def _make_layers(self, input_shape, n_outputs):
+        return self._network_layers(input_shape, n_outputs)
+
+    def summary(self):
+        """Describe the network, one row per layer, as Keras' summary.
+
+        Works before ``fit`` when ``input_shape`` is set (or with
+        ``pretrained``); the output layer, sized to the classes, is then not
+        known yet and not shown (unless ``layers`` ends with one).
+
+        Returns
+        -------
+        summary : NetworkSummary
+            A pandas DataFrame with columns ``layer``, ``output_shape`` (batch
+            axis None), ``params`` and ``trainable``; printing it shows the
+            totals.
+        """
+        if hasattr(self, "network_"):
+            return super().summary()
+        input_shape = self._check_input_shape()
+        if input_shape is None and isinstance(self.pretrained, ConvNetClassifier):
+            input_shape = getattr(self.pretrained, "input_shape_", None)
+        if input_shape is None:
+            check_is_fitted(self, msg=(
+                "This ConvNetClassifier is not fitted yet and has no "
+                "`input_shape`: set input_shape or call fit before summary()."
+            ))  # fmt: skip
+        layers = self._network_layers(input_shape, None)
+        network = Sequential(layers, dtype=self.dtype)
+        network.build(input_shape, np.random.default_rng(0))
+        return NetworkSummary(
+            network.summary_rows(),
+            columns=["layer", "output_shape", "params", "trainable"],
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+ConvNetClassifier._parameter_constraints["pretrained"] = [ConvNetClassifier, None]
+
+
+def transfer_strategy(pretrained, *, small_data, similar):
+    """Parameters of :class:`ConvNetClassifier` for the notes' four cases (三.10).
+
+    ==========  ====================================  ================================
+    new data    similar to the original data          different from the original data
+    ==========  ====================================  ================================
+    small       1. keep all but the output layer,     2. keep only the first (low-level)
+                frozen; train a new output layer      conv block, frozen; train a new
+                                                      head on it
+    large       3. keep all but the output layer and  4. as 3 (the pretrained weights
+                fine-tune everything                  are a good start), or train
+                                                      from scratch
+    ==========  ====================================  ================================
+
+    With little data, freezing avoids overfitting; when the data differ, only
+    the early layers (edges, simple shapes) carry over, so the later ones are
+    dropped.
+
+    Parameters
+    ----------
+    pretrained : ConvNetClassifier
+        The fitted network to start from.
+    small_data : bool
+        Whether the new data set is small (thousands of images rather than
+        hundreds of thousands: the limit is a judgement call).
+    similar : bool
+        Whether the new images resemble the original ones (dogs and wolves do,
+        flowers and dogs do not).
+
+    Returns
+    -------
+    params : dict
+        ``pretrained``, ``keep_layers`` and ``freeze``, to pass to
+        ``ConvNetClassifier(**params)`` or ``set_params(**params)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.convnet import ConvNetClassifier, transfer_strategy
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(40, 8, 8, 1)), np.arange(40) % 2
+    >>> base = ConvNetClassifier(max_iter=1, random_state=0).fit(X, y)
+    >>> [type(layer).__name__ for layer in base.network_.layers]
+    ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense']
+    >>> params = transfer_strategy(base, small_data=True, similar=False)
+    >>> params["keep_layers"], params["freeze"]
+    (2, True)
+    """
+    check_is_fitted(pretrained)
+    layers = pretrained.network_.layers
+    keep, freeze = len(layers) - 1, bool(small_data)
+    if small_data and not similar:
+        # Up to the end of the first convolution block (its pooling layer).
+        keep = 1
+        for i, layer in enumerate(layers):
+            if isinstance(layer, Conv2D):
+                keep = i + 1
+                while keep < len(layers) and isinstance(layers[keep], MaxPooling2D):
+                    keep += 1
+                break
+    return {"pretrained": pretrained, "keep_layers": keep, "freeze": freeze}
+
+
+__all__ = ["ConvNetClassifier", "default_layers", "transfer_strategy"]

@@ -1,0 +1,613 @@
+"""Coarse-to-fine random hyperparameter search (notes 二.12).
+
+The notes' recipe for tuning a network on validation data:
+
+1. set a rough range for every hyperparameter;
+2. sample values at random from the ranges;
+3. train with each sample for a few epochs and score it on the validation data;
+4. repeat, narrowing the ranges around the values that scored best;
+
+and finally pick a value from the narrowed ranges. :func:`narrow_distributions`
+is step 4 on its own; :class:`CoarseToFineSearchCV` runs the whole loop as a
+scikit-learn search object.
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import (
+    ParameterSampler,
+    ShuffleSplit,
+    StratifiedShuffleSplit,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
+
+from skdeep.utils._sklearn_compat import (
+    BaseSearchCV,
+    Interval,
+    _yields_constant_splits,
+    validate_params,
+)
+
+__all__ = ["CoarseToFineSearchCV", "narrow_distributions"]
+
+# Each side of the span of the best values is widened by this fraction of the old
+# range, so that the next round also explores just beyond them.
+_MARGIN = 0.1
+
+# The scipy families whose range can narrow; other distributions pass unchanged.
+_UNIFORM = type(stats.uniform)
+_LOGUNIFORM = type(stats.loguniform)
+_RANDINT = type(stats.randint)
+
+
+def _loc(distribution):
+    """The ``loc`` of a frozen distribution; its args are ``(*shapes, loc, scale)``."""
+    n_shapes = distribution.dist.numargs
+    if len(distribution.args) > n_shapes:
+        return distribution.args[n_shapes]
+    return distribution.kwds.get("loc", 0)
+
+
+def _narrow_interval(low, high, values, best, *, shrink, log):
+    """The narrowed ``(low, high)`` around ``values``, computed on a log scale if
+    ``log``: their span, widened by ``_MARGIN`` of the old width on each side, at
+    most ``shrink`` times the old width (centred on ``best`` when their span is
+    wider), and clipped to the old range."""
+    to_scale, from_scale = (np.log, np.exp) if log else (float, float)
+    low, high, best = to_scale(low), to_scale(high), to_scale(best)
+    values = [to_scale(v) for v in values]
+    width = high - low
+    new_low = min(values) - _MARGIN * width
+    new_high = max(values) + _MARGIN * width
+    if new_high - new_low > shrink * width:
+        new_low, new_high = best - shrink * width / 2, best + shrink * width / 2
+    return from_scale(max(new_low, low)), from_scale(min(new_high, high))
+
+
+def _index_of(options, value):
+    """Position of ``value`` in the list ``options`` (identity first, then ==)."""
+    for i, option in enumerate(options):
+        if option is value:
+            return i
+    for i, option in enumerate(options):
+        try:
+            if bool(option == value):
+                return i
+        except (TypeError, ValueError):  # e.g. arrays: ambiguous truth value
+            continue
+    return None
+
+
+def _narrow_one(distribution, sampled, top, *, shrink):
+    """The narrowed form of one parameter's ``distribution``.
+
+    ``sampled`` are all the values the results hold for the parameter, ``top`` the
+    values of the best candidates, best first.
+    """
+    if isinstance(distribution, (list, tuple, np.ndarray)):
+        options = list(distribution)
+        seen = {_index_of(options, v) for v in sampled}
+        best = {_index_of(options, v) for v in top}
+        # Drop the options that were tried and never reached the top; keep the
+        # untried ones, about which the round said nothing.
+        return [o for i, o in enumerate(options) if i in best or i not in seen]
+    family = getattr(distribution, "dist", None)
+    if isinstance(family, _UNIFORM | _RANDINT) or (
+        isinstance(family, _LOGUNIFORM) and _loc(distribution) == 0
+    ):
+        low, high = distribution.support()  # closed bounds; randint: high - 1
+        top = np.clip(np.asarray(top, dtype=np.float64), low, high)
+        if high <= low:
+            return distribution
+        new_low, new_high = _narrow_interval(
+            low,
+            high,
+            top,
+            top[0],
+            shrink=shrink,
+            log=isinstance(family, _LOGUNIFORM),
+        )
+        if isinstance(family, _UNIFORM):
+            return stats.uniform(new_low, new_high - new_low)
+        if isinstance(family, _LOGUNIFORM):
+            return stats.loguniform(new_low, new_high)
+        # Integers: round inwards (the range must not grow back), but keep the best.
+        best = int(round(top[0]))
+        new_low = min(math.ceil(new_low), best)
+        new_high = max(math.floor(new_high), best)
+        return stats.randint(new_low, new_high + 1)
+    return distribution
+
+
+@validate_params(
+    {
+        "param_distributions": [dict],
+        "cv_results": [dict, pd.DataFrame],
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
+        "shrink": [Interval(Real, 0, 1, closed="right")],
+        "metric": [str],
+    },
+    prefer_skip_nested_validation=True,
+)
+def narrow_distributions(
+    param_distributions, cv_results, *, top_k=None, shrink=0.5, metric="score"
+):
+    """Narrow hyperparameter ranges around the best candidates of a search.
+
+    This is the notes' step "narrow the ranges according to the validation
+    scores" of a coarse-to-fine search, usable after any scikit-learn search.
+    Given the ``param_distributions`` a search sampled from and its
+    ``cv_results_``, the ``top_k`` best candidates decide the next ranges:
+
+    - ``scipy.stats.uniform`` and ``scipy.stats.randint`` ranges shrink to the span
+      of the top values, widened on each side by a tenth of the old range, and at
+      most ``shrink`` times the old width (then centred on the best value); the
+      result stays inside the old range.
+    - ``scipy.stats.loguniform`` ranges do the same on a log scale.
+    - Lists (categorical options) drop the options that were tried but are not
+      among the top values; options that were never tried stay.
+    - Any other distribution is returned unchanged.
+
+    Parameters
+    ----------
+    param_distributions : dict
+        The distributions the candidates were sampled from: parameter names to
+        frozen scipy distributions or lists, as for
+        :class:`~sklearn.model_selection.RandomizedSearchCV`.
+
+    cv_results : dict or pandas.DataFrame
+        A search's ``cv_results_`` (or a DataFrame of it), restricted to the
+        candidates to learn from; needs the keys ``"params"`` and
+        ``"mean_test_<metric>"``. Candidates with a non-finite score are ignored.
+
+    top_k : int, default=None
+        How many of the best candidates to narrow around. ``None`` means a quarter
+        of the scored candidates, and at least 2.
+
+    shrink : float in (0, 1], default=0.5
+        The widest a narrowed range can be, as a fraction of the old range.
+
+    metric : str, default="score"
+        The score that ranks candidates: ``cv_results["mean_test_<metric>"]``.
+        Use the scorer's name for multi-metric searches.
+
+    Returns
+    -------
+    param_distributions : dict
+        The narrowed distributions, in the form given: a new frozen scipy
+        distribution of the same family, or a list. Unchanged if no candidate
+        has a finite score.
+
+    See Also
+    --------
+    CoarseToFineSearchCV : The whole coarse-to-fine loop as a search object.
+
+    Examples
+    --------
+    The notes' rounds by hand with scikit-learn's ``RandomizedSearchCV`` on one
+    validation split: a cheap first round (a loose tolerance) then a full round
+    in the narrowed ranges.
+
+    >>> from scipy.stats import loguniform
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import RandomizedSearchCV, ShuffleSplit
+    >>> from skdeep.model_selection import narrow_distributions
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = (X - X.mean(axis=0)) / X.std(axis=0)
+    >>> validation = ShuffleSplit(n_splits=1, test_size=0.2, random_state=0)
+    >>> distributions = {"C": loguniform(1e-3, 1e2), "fit_intercept": [True, False]}
+    >>> coarse = RandomizedSearchCV(
+    ...     LogisticRegression(tol=0.1), distributions, n_iter=6, cv=validation,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> narrowed = narrow_distributions(distributions, coarse.cv_results_)
+    >>> low, high = narrowed["C"].support()
+    >>> bool(high / low < 1e5)  # narrower than the five decades searched
+    True
+    >>> fine = RandomizedSearchCV(
+    ...     LogisticRegression(), narrowed, n_iter=6, cv=validation, random_state=1,
+    ... ).fit(X, y)
+    >>> bool(fine.best_score_ >= 0.9)
+    True
+    """
+    scores = np.asarray(cv_results[f"mean_test_{metric}"], dtype=np.float64)
+    params = list(cv_results["params"])
+    scored = np.flatnonzero(np.isfinite(scores))
+    if scored.size == 0:
+        return dict(param_distributions)
+    if top_k is None:
+        top_k = max(2, math.ceil(scored.size / 4))
+    # Best first; a stable sort keeps the earlier candidate first among ties.
+    ranked = scored[np.argsort(-scores[scored], kind="stable")]
+    top = [params[i] for i in ranked[:top_k]]
+    narrowed = {}
+    for name, distribution in param_distributions.items():
+        top_values = [p[name] for p in top if name in p]
+        if not top_values:
+            narrowed[name] = distribution
+            continue
+        sampled = [p[name] for p in params if name in p]
+        narrowed[name] = _narrow_one(distribution, sampled, top_values, shrink=shrink)
+    return narrowed
+
+
+def _validation_split(y, *, classifier, random_state):
+    """One 80/20 train/validation split, stratified for classifiers when it can be.
+
+    Stratification needs at least two samples of every class and room for every
+    class on both sides; otherwise (and for regressors) the split is plain
+    ShuffleSplit.
+    """
+    if classifier and y is not None and type_of_target(y) in ("binary", "multiclass"):
+        counts = np.unique(np.asarray(y), return_counts=True)[1]
+        n_samples = counts.sum()
+        n_test = math.ceil(0.2 * n_samples)
+        if counts.min() >= 2 and counts.size <= min(n_test, n_samples - n_test):
+            return StratifiedShuffleSplit(
+                n_splits=1, test_size=0.2, random_state=random_state
+            )
+    return ShuffleSplit(n_splits=1, test_size=0.2, random_state=random_state)
+
+
+def _take(results, indices):
+    """The rows ``indices`` of a ``cv_results_`` dict."""
+    return {
+        key: [value[i] for i in indices] if isinstance(value, list) else value[indices]
+        for key, value in results.items()
+    }
+
+
+class CoarseToFineSearchCV(BaseSearchCV):
+    """Random search in rounds that narrow the ranges around the best candidates.
+
+    The notes' hyperparameter search (二.12) as a scikit-learn search object:
+    round ``r`` samples ``n_iter`` candidates from the current distributions and
+    scores them on validation data; every round but the last also applies
+    ``coarse_params`` (e.g. a few epochs, so the early rounds are cheap); after
+    each round :func:`narrow_distributions` narrows the ranges around the best
+    candidates of that round. The best candidate of the last round -- trained
+    with its real parameters -- is refit on the whole data.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator (or pipeline) to tune.
+
+    param_distributions : dict
+        Parameter names (``"step__param"`` in pipelines) to frozen scipy
+        distributions or lists of options, as for
+        :class:`~sklearn.model_selection.RandomizedSearchCV`. ``uniform``,
+        ``loguniform`` (narrowed on a log scale) and ``randint`` ranges narrow
+        from round to round and lists drop their worst options; other
+        distributions are sampled as given in every round.
+
+    n_iter : int, default=10
+        Candidates sampled per round (fewer if the lists allow fewer).
+
+    n_rounds : int, default=3
+        Number of rounds. The last one is the only full-budget round.
+
+    coarse_params : dict, default=None
+        Parameters set on every candidate of every round but the last, e.g.
+        ``{"max_iter": 5}`` to train for a few epochs only. They must not be
+        searched too (keys of ``param_distributions``).
+
+    scoring : str, callable, list, tuple or dict, default=None
+        The validation score, as in
+        :class:`~sklearn.model_selection.RandomizedSearchCV`. For several
+        metrics, ``refit`` names the one that ranks candidates and narrows the
+        ranges.
+
+    cv : int, cross-validation generator or iterable, default=None
+        The validation scheme. ``None`` means one split holding out 20% of the
+        data, stratified for classifiers (``StratifiedShuffleSplit``; plain
+        ``ShuffleSplit`` for regressors or when a class has too few samples),
+        seeded from ``random_state``. Any splitter must give the same splits on
+        every call (randomized splitters need an integer ``random_state``), so
+        that all rounds are scored on the same data.
+
+    refit : bool, str or callable, default=True
+        Refit the best candidate of the last round on the whole data and make
+        the ``best_*`` attributes available. A metric name for multi-metric
+        ``scoring``. A callable receives the ``cv_results_`` rows of the last
+        round and returns the index of the best among them.
+
+    n_jobs : int, default=None
+        Number of candidate fits run in parallel through joblib (so on Dask
+        under ``joblib.parallel_config(backend="dask")``). ``None`` means 1
+        unless in a joblib context; -1 means all processors.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling of every round and the default validation split.
+        The estimator's own randomness is governed by its own ``random_state``.
+
+    verbose : int, default=0
+        Print a summary of each round when > 0; more messages when higher.
+
+    error_score : 'raise' or float, default=np.nan
+        The score of a candidate whose fit fails, or ``'raise'`` to raise.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy (masked) ndarrays
+        The scores, times and parameters of every candidate of every round, as
+        for :class:`~sklearn.model_selection.RandomizedSearchCV`, plus
+        ``"round"``: the round (0, 1, ...) each candidate came from.
+        ``"params"`` are the parameters as evaluated, so coarse-round
+        candidates include ``coarse_params``. ``rank_test_*`` ranks all rounds
+        together, though coarse-round scores come from the coarse budget.
+
+    rounds_ : list of dict
+        The ``param_distributions`` searched in each round, in the form given
+        (scipy distributions or lists); ``rounds_[0]`` holds the given ones.
+
+    best_estimator_ : estimator
+        The best candidate of the last round, refit on the whole data. Not
+        available if ``refit=False``.
+
+    best_score_ : float
+        Validation score of the best candidate of the last round.
+
+    best_params_ : dict
+        Parameters of the best candidate of the last round (so without
+        ``coarse_params``).
+
+    best_index_ : int
+        Index of the best candidate in ``cv_results_``.
+
+    scorer_ : function or dict
+        The scorer(s) used on the validation data.
+
+    n_splits_ : int
+        Number of cross-validation splits (1 with the default ``cv``).
+
+    refit_time_ : float
+        Seconds spent refitting the best candidate on the whole data.
+
+    multimetric_ : bool
+        Whether several metrics were scored.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (classifiers only, after refit).
+
+    n_features_in_ : int
+        Number of features seen during fit (after refit).
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, for pandas input the estimator
+        records (after refit).
+
+    See Also
+    --------
+    narrow_distributions : The narrowing step on its own.
+    sklearn.model_selection.RandomizedSearchCV : One round, no narrowing.
+    sklearn.model_selection.HalvingRandomSearchCV : Rounds that grow the budget
+        of the surviving candidates instead of narrowing the ranges.
+
+    Notes
+    -----
+    Why the last round picks the best: a coarse-round candidate was scored
+    with the coarse budget (``coarse_params``), a score that is not comparable
+    with the full-budget scores, and its evaluated parameters include the coarse
+    overrides, which should not be refit. Narrowing makes the last round sample
+    where the coarse rounds did well.
+
+    Examples
+    --------
+    >>> from scipy.stats import loguniform
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skdeep import CoarseToFineSearchCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = CoarseToFineSearchCV(
+    ...     make_pipeline(StandardScaler(), LogisticRegression()),
+    ...     {"logisticregression__C": loguniform(1e-3, 1e2)},
+    ...     n_iter=4,
+    ...     n_rounds=2,
+    ...     # A loose tolerance makes the coarse fits quick.
+    ...     coarse_params={"logisticregression__tol": 0.1},
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> search.cv_results_["round"]
+    array([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> for distributions in search.rounds_:
+    ...     low, high = distributions["logisticregression__C"].support()
+    ...     print(f"C in [{low:.3g}, {high:.3g}]")
+    C in [0.001, 100]
+    C in [..., ...]
+    >>> search.best_params_  # from the last round: no coarse tol
+    {'logisticregression__C': np.float64(...)}
+    >>> bool(search.best_score_ >= 0.9)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        # pre_dispatch and return_train_score are not parameters of this class.
+        **{
+            name: constraint
+            for name, constraint in BaseSearchCV._parameter_constraints.items()
+            if name not in {"pre_dispatch", "return_train_score"}
+        },
+        "param_distributions": [dict],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        "coarse_params": [dict, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_distributions,
+        *,
+        n_iter=10,
+        n_rounds=3,
+        coarse_params=None,
+        scoring=None,
+        cv=None,
+        refit=True,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        error_score=np.nan,
+    ):
+        self.param_distributions = param_distributions
+        self.n_iter = n_iter
+        self.n_rounds = n_rounds
+        self.coarse_params = coarse_params
+        self.random_state = random_state
+        super().__init__(
+            estimator=estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            error_score=error_score,
+            return_train_score=False,
+        )
+
+    def fit(self, X, y=None, **params):
+        """Run the rounds of the search, then refit the best candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, split into training and validation parts.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), \
+                default=None
+            Targets; None for unsupervised learning.
+
+        **params : dict of str -> object
+            Parameters passed to the ``fit`` method of the estimator, the
+            scorer and the CV splitter, as for
+            :class:`~sklearn.model_selection.RandomizedSearchCV`.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        try:
+            return super().fit(X, y, **params)
+        except ValueError as error:
+            # scikit-learn's "All the N fits failed." With a single validation
+            # split, bad input (e.g. a string in X) fails every fit, where with k
+            # folds the refit would raise the estimator's own error. Raise that one
+            # by fitting the estimator once; if it fits, the candidates' params were
+            # to blame and scikit-learn's report stands.
+            if "fits failed" not in str(error):
+                raise
+            clone(self.estimator).fit(X, y)
+            raise
+
+    def _check_input_parameters(self, X, y, split_params):
+        # BaseSearchCV.fit calls this hook after `check_cv` and before counting the
+        # splits (as HalvingRandomSearchCV does), so the default validation split
+        # replaces the 5-fold default here.
+        coarse = self.coarse_params or {}
+        searched = set(coarse) & set(self.param_distributions)
+        if searched:
+            raise ValueError(
+                f"`coarse_params` must not set searched parameters; received "
+                f"coarse_params={self.coarse_params!r} whose {sorted(searched)} are "
+                f"also in `param_distributions`."
+            )
+        unknown = set(coarse) - set(self.estimator.get_params(deep=True))
+        if unknown:
+            raise ValueError(
+                f"`coarse_params` must be parameters of the estimator; "
+                f"{sorted(unknown)} are not parameters of {self.estimator!r}."
+            )
+        rng = check_random_state(self.random_state)
+        split_seed, *self._round_seeds = rng.randint(
+            np.iinfo(np.int32).max, size=1 + self.n_rounds
+        )
+        if self.cv is None:
+            self._checked_cv_orig = _validation_split(
+                y, classifier=is_classifier(self.estimator), random_state=split_seed
+            )
+        elif not _yields_constant_splits(self._checked_cv_orig):
+            raise ValueError(
+                "`cv` must give the same splits on every call, so that every round "
+                "is scored on the same validation data; received "
+                f"cv={self.cv!r}. Set its random_state to an int, or shuffle=False."
+            )
+
+    def _narrowing_metric(self, results):
+        """The score that ranks candidates for narrowing."""
+        if "mean_test_score" in results:
+            return "score"
+        if isinstance(self.refit, str):
+            return self.refit
+        raise ValueError(
+            "With several metrics in `scoring`, `refit` must name the one that "
+            f"narrows the ranges; received refit={self.refit!r}."
+        )
+
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        """Sample, score and narrow, round after round."""
+        coarse = dict(self.coarse_params or {})
+        distributions = dict(self.param_distributions)
+        self.rounds_ = []
+        search_ctx = callback_ctx.subcontext(
+            task_name="search", max_subtasks=self.n_rounds
+        ).call_on_fit_task_begin(estimator=self)
+        for round_, seed in enumerate(self._round_seeds):
+            last = round_ == self.n_rounds - 1
+            self.rounds_.append(distributions)
+            sampler = ParameterSampler(distributions, self.n_iter, random_state=seed)
+            # The coarse overrides go into the candidates themselves, so that
+            # cv_results_["params"] shows what was evaluated.
+            candidates = [{**p, **({} if last else coarse)} for p in sampler]
+            round_ctx = search_ctx.subcontext(
+                task_name="coarse-to-fine-round",
+                max_subtasks=len(candidates) * self.n_splits_,
+                sequential_subtasks=False,
+            ).call_on_fit_task_begin(estimator=self)
+            results = evaluate_candidates(
+                candidates,
+                more_results={"round": [round_] * len(candidates)},
+                callback_ctx=round_ctx,
+            )
+            round_ctx.call_on_fit_task_end(estimator=self)
+            in_round = np.flatnonzero(results["round"] == round_)
+            metric = self._narrowing_metric(results)
+            if self.verbose > 0:
+                scores = results[f"mean_test_{metric}"][in_round]
+                best = np.nanmax(scores) if np.isfinite(scores).any() else np.nan
+                print(
+                    f"[CoarseToFineSearchCV] round {round_ + 1}/{self.n_rounds}: "
+                    f"{len(candidates)} candidates, best {metric} {best:.4f}"
+                )
+            if not last:
+                distributions = narrow_distributions(
+                    distributions, _take(results, in_round), metric=metric
+                )
+        search_ctx.call_on_fit_task_end(estimator=self)
+
+    @staticmethod
+    def _select_best_index(refit, refit_metric, results):
+        """The best candidate of the last round (see the class Notes)."""
+        last = np.flatnonzero(results["round"] == np.max(results["round"]))
+        if callable(refit):
+            best = refit(_take(results, last))
+            if not isinstance(best, Integral):
+                raise TypeError("best_index_ returned is not an integer")
+            if not 0 <= best < len(last):
+                raise IndexError("best_index_ index out of range")
+            return last[best]
+        scores = results[f"mean_test_{refit_metric}"][last]
+        if np.isnan(scores).all():
+            return last[0]
+        return last[np.nanargmax(scores)]

@@ -1,0 +1,590 @@
+"""Convolution and pooling layers, channels-last as in Keras (notes 三.3-7).
+
+Images are ``(n, height, width, channels)`` arrays. A convolution is computed
+as one matrix product: :func:`im2col` lays every receptive field out as a row,
+so that ``Conv2D.forward`` is ``cols @ W.reshape(kh * kw * c, filters)``, and
+its gradients are two more products, ``dW = cols.T @ dY`` and
+``dcols = dY @ W.T``, the second folded back onto the image by :func:`col2im`.
+
+Shapes follow Keras (and the notes' formulas, 三.6): 'valid' gives
+``floor((n - k) / s) + 1`` outputs along an axis, 'same' gives ``ceil(n / s)``
+and pads ``max(0, (ceil(n / s) - 1) * s + k - n)`` pixels, the odd one at the
+bottom / right.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .activations import get_activation
+from .layers import Layer, check_positive_int
+
+_PADDINGS = ("valid", "same")
+
+
+# ---------------------------------------------------------------------------
+# Pure kernels: shapes, padding, im2col / col2im
+# ---------------------------------------------------------------------------
+
+
+def conv_output_length(n, k, s, padding):
+    """Output length along one axis of a window ``k`` sliding by ``s`` over ``n``.
+
+    'valid': ``floor((n - k) / s) + 1`` (may be <= 0: the caller reports it);
+    'same': ``ceil(n / s)``.
+    """
+    if padding == "same":
+        return -(-n // s)
+    return (n - k) // s + 1
+
+
+def same_padding(n, k, s):
+    """``(before, after)`` padding of 'same' along one axis, as TensorFlow does.
+
+    The total is what makes ``ceil(n / s)`` windows fit; an odd total puts the
+    extra pixel after (bottom / right).
+    """
+    total = max(0, (-(-n // s) - 1) * s + k - n)
+    return total // 2, total - total // 2
+
+
+def window_padding(image_size, window, strides, padding):
+    """``((top, bottom), (left, right))`` padding of a window sliding over an image."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    (h, w), (kh, kw), (sh, sw) = image_size, window, strides
+    return same_padding(h, kh, sh), same_padding(w, kw, sw)
+
+
+def crop(Xp, pads):
+    """Inverse of :func:`pad_images`: the interior view of padded images."""
+    (top, bottom), (left, right) = pads
+    return Xp[:, top : Xp.shape[1] - bottom, left : Xp.shape[2] - right]
+
+
+def pad_images(X, pads, value=0.0, out=None):
+    """Pad the two spatial axes of ``X`` (n, h, w, c) into a C-contiguous array.
+
+    ``pads`` is ``((top, bottom), (left, right))``. ``out``, if given, is a
+    preallocated array of the padded shape. Writing the border and the interior
+    into one array is faster than ``np.pad``, which goes through several passes.
+    Without padding, ``X`` itself is returned when it is already C-contiguous.
+    """
+    (top, bottom), (left, right) = pads
+    n, h, w, c = X.shape
+    if not (top or bottom or left or right):
+        return np.ascontiguousarray(X)
+    if out is None:
+        out = np.empty((n, h + top + bottom, w + left + right, c), dtype=X.dtype)
+    # Fill only the border, not the whole array, then copy the image in.
+    out[:, :top] = value
+    out[:, top + h :] = value
+    out[:, top : top + h, :left] = value
+    out[:, top : top + h, left + w :] = value
+    out[:, top : top + h, left : left + w] = X
+    return out
+
+
+def window_view(Xp, kernel_size, strides, out_size):
+    """Read-only view ``(n, out_h, out_w, kh, kw * c)`` of every window of ``Xp``.
+
+    ``Xp`` is a C-contiguous ``(n, hp, wp, c)`` array. In memory a window row
+    ``Xp[i, y, x : x + kw, :]`` is ``kw * c`` consecutive values, so the ``kw``
+    and ``c`` axes merge into one axis of unit stride, and copying the view
+    moves contiguous runs of ``kw * c`` values rather than ``c`` values.
+    """
+    n, _, _, c = Xp.shape
+    kh, kw = kernel_size
+    sh, sw = strides
+    out_h, out_w = out_size
+    stride_n, stride_h, stride_w, stride_c = Xp.strides
+    return as_strided(
+        Xp,
+        shape=(n, out_h, out_w, kh, kw * c),
+        # Window (y, x) starts at pixel (y * sh, x * sw); inside it, rows are
+        # stride_h apart and the merged (kw, c) axis steps one value at a time.
+        strides=(stride_n, stride_h * sh, stride_w * sw, stride_h, stride_c),
+        writeable=False,
+    )
+
+
+def im2col(Xp, kernel_size, strides, out_size, out=None):
+    """Lay out every receptive field of ``Xp`` as one row.
+
+    Parameters
+    ----------
+    Xp : ndarray of shape (n, hp, wp, c)
+        C-contiguous images, already padded.
+    kernel_size, strides, out_size : tuple of (int, int)
+        ``(kh, kw)``, ``(sh, sw)`` and ``(out_h, out_w)``.
+    out : ndarray of shape (n * out_h * out_w, kh * kw * c), optional
+        Preallocated C-contiguous result.
+
+    Returns
+    -------
+    cols : ndarray of shape (n * out_h * out_w, kh * kw * c)
+        Row ``(i * out_h + y) * out_w + x`` is the window of output pixel
+        ``(y, x)`` of image ``i``, flattened in ``(kh, kw, c)`` order: the order
+        of ``W.reshape(kh * kw * c, filters)`` for a Keras kernel ``W`` of
+        shape ``(kh, kw, c, filters)``.
+    """
+    n, _, _, c = Xp.shape
+    kh, kw = kernel_size
+    out_h, out_w = out_size
+    windows = window_view(Xp, kernel_size, strides, out_size)
+    if out is None:
+        # (n, out_h, out_w, kh, kw * c) view -> one copy into the 2-D matrix.
+        return windows.reshape(n * out_h * out_w, kh * kw * c)
+    out.reshape(windows.shape)[...] = windows
+    return out
+
+
+def col2im(cols, padded_shape, kernel_size, strides, out_size, out=None):
+    """Adjoint of :func:`im2col`: sum every row back onto the pixels it came from.
+
+    Parameters
+    ----------
+    cols : ndarray of shape (n * out_h * out_w, kh * kw * c)
+    padded_shape : tuple (n, hp, wp, c)
+        Shape of the padded images given to :func:`im2col`.
+    kernel_size, strides, out_size : tuple of (int, int)
+    out : ndarray of shape padded_shape, optional
+        Preallocated result (overwritten).
+
+    Returns
+    -------
+    dXp : ndarray of shape padded_shape
+
+    Notes
+    -----
+    Windows overlap when a stride is smaller than the kernel, so values must be
+    accumulated. The loop runs over the ``kh * kw`` kernel offsets (4 or 9 in
+    practice), each step adding a whole ``(n, out_h, out_w, c)`` block to a
+    strided slice: this is faster than ``np.add.at`` or a ``np.bincount``
+    scatter (both go element by element) and touches no pixel loop.
+    """
+    n, hp, wp, c = padded_shape
+    kh, kw = kernel_size
+    sh, sw = strides
+    out_h, out_w = out_size
+    # Row (i, y, x), column (u, v, ch) -> pixel (i, y * sh + u, x * sw + v, ch).
+    blocks = cols.reshape(n, out_h, out_w, kh, kw, c)
+    if (sh, sw) == (kh, kw) and (hp, wp) == (out_h * kh, out_w * kw):
+        # Windows tile the image exactly: a transpose-copy, no accumulation.
+        dXp = np.empty(padded_shape, dtype=cols.dtype) if out is None else out
+        dXp.reshape(n, out_h, kh, out_w, kw, c)[...] = blocks.transpose(
+            0, 1, 3, 2, 4, 5
+        )
+        return dXp
+    if out is None:
+        dXp = np.zeros(padded_shape, dtype=cols.dtype)
+    else:
+        dXp = out
+        dXp.fill(0)
+    for u in range(kh):
+        for v in range(kw):
+            target = dXp[:, u : u + sh * out_h : sh, v : v + sw * out_w : sw, :]
+            target += blocks[:, :, :, u, v, :]
+    return dXp
+
+
+def _pair(value, name):
+    """An int or a pair of ints -> a pair of positive ints (Keras' convention)."""
+    if isinstance(value, tuple | list):
+        if len(value) != 2:
+            raise ValueError(
+                f"`{name}` must be a positive integer or a tuple of 2 positive "
+                f"integers; received {name}={value!r}."
+            )
+        try:
+            return tuple(check_positive_int(v, name) for v in value)
+        except ValueError:
+            raise ValueError(
+                f"`{name}` must be a positive integer or a tuple of 2 positive "
+                f"integers; received {name}={value!r}."
+            ) from None
+    value = check_positive_int(value, name)
+    return value, value
+
+
+def _check_padding(padding):
+    if not isinstance(padding, str) or padding.lower() not in _PADDINGS:
+        raise ValueError(
+            f"`padding` must be 'valid' or 'same'; received padding={padding!r}."
+        )
+    return padding.lower()
+
+
+def _check_image_shape(layer, input_shape):
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"{type(layer).__name__} expects images of shape (height, width, "
+            f"channels); received input_shape={tuple(input_shape)!r}."
+        )
+    return tuple(int(d) for d in input_shape)
+
+
+def _window_output_size(layer, input_shape, window, strides, padding, what):
+    """Output (out_h, out_w) of a sliding window; ValueError if it does not fit."""
+    h, w, _ = input_shape
+    out_h = conv_output_length(h, window[0], strides[0], padding)
+    out_w = conv_output_length(w, window[1], strides[1], padding)
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError(
+            f"{type(layer).__name__}: the {what} {window[0]}x{window[1]} is larger "
+            f"than the {h}x{w} input (padding={padding!r}); use a smaller "
+            f"{what}, padding='same', or larger images."
+        )
+    return out_h, out_w
+
+
+# ---------------------------------------------------------------------------
+# Layers
+# ---------------------------------------------------------------------------
+
+
+class Conv2D(Layer):
+    """2-D convolution layer (notes 三.3-6), channels-last as Keras' ``Conv2D``.
+
+    Parameters
+    ----------
+    filters : int
+        Number of filters ``K``: the depth of the output.
+    kernel_size : int or tuple of (int, int)
+        Height and width ``F`` of each filter.
+    strides : int or tuple of (int, int), default=1
+        Step ``S`` between two windows.
+    padding : {'valid', 'same'}, default='valid'
+        'valid' uses only complete windows; 'same' pads with zeros so that the
+        output has ``ceil(H / S)`` rows (the odd padding row or column goes at
+        the bottom / right, as in Keras).
+    activation : str or None, default=None
+        Name of the activation applied to the output ('relu', 'tanh', ...).
+        None means linear.
+
+    Attributes
+    ----------
+    params : dict
+        ``'W'`` of shape ``(kh, kw, c_in, filters)`` (glorot-uniform) and
+        ``'b'`` of shape ``(filters,)`` (zeros), once built: ``K*F*F*D_in + K``
+        parameters.
+    grads : dict
+        Their gradients, same shapes.
+
+    Input shape
+    -----------
+    ``(n, height, width, channels)``.
+
+    Output shape
+    ------------
+    ``(n, out_h, out_w, filters)``; ``out = floor((H - F) / S) + 1`` for
+    'valid', ``ceil(H / S)`` for 'same'.
+
+    See Also
+    --------
+    MaxPooling2D, GlobalAveragePooling2D
+
+    Examples
+    --------
+    The notes' example (三.6): 16 filters of 2x2 with stride 2 on 200x200 grey
+    images.
+
+    >>> import numpy as np
+    >>> from skdeep.nn.conv import Conv2D
+    >>> layer = Conv2D(16, 2, strides=2, activation="relu")
+    >>> layer.build((200, 200, 1), np.random.default_rng(0))
+    (100, 100, 16)
+    >>> layer.n_params
+    80
+    >>> layer.forward(np.ones((3, 200, 200, 1), dtype=np.float32)).shape
+    (3, 100, 100, 16)
+    """
+
+    def __init__(
+        self, filters, kernel_size, strides=1, padding="valid", activation=None
+    ):
+        super().__init__()
+        self.filters = check_positive_int(filters, "filters")
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.strides = _pair(strides, "strides")
+        self.padding = _check_padding(padding)
+        self.activation = activation
+        self._activation, self._activation_grad = get_activation(activation)
+
+    def get_config(self):
+        return {
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "activation": self.activation,
+        }
+
+    def output_shape(self, input_shape):
+        input_shape = _check_image_shape(self, input_shape)
+        out_h, out_w = _window_output_size(
+            self, input_shape, self.kernel_size, self.strides, self.padding, "kernel"
+        )
+        return out_h, out_w, self.filters
+
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        output_shape = super().build(input_shape, rng, dtype)
+        _, _, c = self.input_shape_
+        kh, kw = self.kernel_size
+        # Glorot uniform with Keras' fans: each output unit sees kh*kw*c inputs
+        # and each input unit feeds kh*kw*filters outputs.
+        fan_in, fan_out = kh * kw * c, kh * kw * self.filters
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        W = rng.uniform(-limit, limit, size=(kh, kw, c, self.filters))
+        self.params = {
+            "W": W.astype(dtype),
+            "b": np.zeros(self.filters, dtype=dtype),
+        }
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._cache = None
+        return output_shape
+
+    def forward(self, X, training=False):
+        n, h, w, c = X.shape
+        out_h, out_w, filters = self.output_shape(X.shape[1:])
+        kh, kw = self.kernel_size
+        W, b = self.params["W"], self.params["b"]
+        pads = window_padding((h, w), self.kernel_size, self.strides, self.padding)
+        (top, bottom), (left, right) = pads
+        padded_shape = (n, h + top + bottom, w + left + right, c)
+        n_rows, n_cols = n * out_h * out_w, kh * kw * c
+        if training:
+            # Scratch arrays reused from batch to batch (Layer._buffer).
+            Xp = pad_images(X, pads, out=self._buffer("Xp", padded_shape, X.dtype))
+            cols = self._buffer("cols", (n_rows, n_cols), X.dtype)
+            im2col(Xp, self.kernel_size, self.strides, (out_h, out_w), out=cols)
+            Z = self._buffer("Z", (n_rows, filters), W.dtype)
+            # One GEMM: (n*out_h*out_w, kh*kw*c) @ (kh*kw*c, filters).
+            np.matmul(cols, W.reshape(n_cols, filters), out=Z)
+        else:
+            cols = im2col(pad_images(X, pads), self.kernel_size, self.strides,
+                          (out_h, out_w))  # fmt: skip
+            Z = cols @ W.reshape(n_cols, filters)
+            del cols  # inference keeps nothing: free the windows at once
+        Z += b
+        Z = Z.reshape(n, out_h, out_w, filters)
+        if self.activation in (None, "identity", "linear"):
+            Y = Z
+        elif self.activation == "relu":
+            # In place: relu's derivative only needs the sign, which Y keeps.
+            Y = np.maximum(Z, 0, out=Z)
+        else:
+            Y = self._activation(Z)
+        self._cache = (cols, padded_shape, pads, Z, Y) if training else None
+        return Y
+
+    def backward(self, dY):
+        cols, padded_shape, pads, Z, Y = self._pop_cache()
+        self._cache = None
+        n, out_h, out_w, filters = Y.shape
+        if self.activation in (None, "identity", "linear"):
+            dZ = dY
+        elif self.activation == "relu":
+            dZ = self._buffer("dZ", Y.shape, Y.dtype)
+            np.multiply(dY, Y > 0, out=dZ)
+        else:
+            dZ = self._activation_grad(Z, Y, dY)
+        dZ = dZ.reshape(-1, filters)  # (n*out_h*out_w, filters): the rows of cols
+        if self.trainable:
+            # dW = cols.T @ dZ, written into the (kh*kw*c, filters) view of grads.
+            np.matmul(cols.T, dZ, out=self.grads["W"].reshape(-1, filters))
+            # db sums dZ over its rows. Summing (n*out_h, out_w*filters) rows
+            # first keeps numpy's reduction vectorised along long rows: several
+            # times faster than the column sums of a tall, narrow matrix.
+            partial = np.sum(dZ.reshape(n * out_h, out_w * filters), axis=0)
+            np.sum(partial.reshape(out_w, filters), axis=0, out=self.grads["b"])
+        if not self.needs_input_grad:
+            return None
+        # dcols = dZ @ W.T, then fold the windows back onto the padded image.
+        dcols = self._buffer("dcols", cols.shape, dZ.dtype)
+        np.matmul(dZ, self.params["W"].reshape(-1, filters).T, out=dcols)
+        dXp = self._buffer("dXp", padded_shape, dZ.dtype)
+        col2im(dcols, padded_shape, self.kernel_size, self.strides, (out_h, out_w),
+               out=dXp)  # fmt: skip
+        return crop(dXp, pads)
+
+
+class MaxPooling2D(Layer):
+    """Max pooling over 2-D windows (notes 三.7), as Keras' ``MaxPooling2D``.
+
+    Parameters
+    ----------
+    pool_size : int or tuple of (int, int), default=2
+        Window height and width.
+    strides : int, tuple of (int, int) or None, default=None
+        Step between windows; None means ``pool_size`` (non-overlapping).
+    padding : {'valid', 'same'}, default='valid'
+        'same' pads with ``-inf`` so that padding never wins the maximum.
+
+    Input shape
+    -----------
+    ``(n, height, width, channels)``.
+
+    Output shape
+    ------------
+    ``(n, out_h, out_w, channels)``, with the sizes of :class:`Conv2D`.
+
+    Notes
+    -----
+    The gradient flows to the first maximum of each window (row-major order),
+    as in TensorFlow and PyTorch. Forward and backward loop over the
+    ``pool_h * pool_w`` window offsets (4 for the usual 2x2), each step a
+    vectorised operation on a strided view of all images: no copy of the
+    windows is made.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.conv import MaxPooling2D
+    >>> pool = MaxPooling2D(2)
+    >>> pool.build((4, 4, 1), np.random.default_rng(0))
+    (2, 2, 1)
+    >>> X = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> pool.forward(X)[0, :, :, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    """
+
+    def __init__(self, pool_size=2, strides=None, padding="valid"):
+        super().__init__()
+        self.pool_size = _pair(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else _pair(strides, "strides")
+        self.padding = _check_padding(padding)
+        self._strides_arg = strides
+
+    def get_config(self):
+        return {
+            "pool_size": self.pool_size,
+            "strides": self._strides_arg,
+            "padding": self.padding,
+        }
+
+    def output_shape(self, input_shape):
+        input_shape = _check_image_shape(self, input_shape)
+        out_h, out_w = _window_output_size(
+            self, input_shape, self.pool_size, self.strides, self.padding, "pool size"
+        )
+        return out_h, out_w, input_shape[2]
+
+    def _window_offsets(self, out_h, out_w):
+        """``(rows, cols)`` slices picking offset ``(u, v)`` of every window.
+
+        Offsets come in row-major order, so the first maximum found is the one
+        TensorFlow and PyTorch pick.
+        """
+        ph, pw = self.pool_size
+        sh, sw = self.strides
+        return [
+            (slice(u, u + sh * (out_h - 1) + 1, sh),
+             slice(v, v + sw * (out_w - 1) + 1, sw))
+            for u in range(ph)
+            for v in range(pw)
+        ]  # fmt: skip
+
+    def forward(self, X, training=False):
+        n, h, w, c = X.shape
+        out_h, out_w, _ = self.output_shape(X.shape[1:])
+        pads = window_padding((h, w), self.pool_size, self.strides, self.padding)
+        (top, bottom), (left, right) = pads
+        padded_shape = (n, h + top + bottom, w + left + right, c)
+        out = self._buffer("Xp", padded_shape, X.dtype) if training else None
+        Xp = pad_images(X, pads, value=-np.inf, out=out)
+        offsets = self._window_offsets(out_h, out_w)
+        # Running maximum over the window offsets: each step compares strided
+        # (n, out_h, out_w, c) views of all images; no window is copied.
+        rows, cols = offsets[0]
+        if training:
+            Y = self._buffer("Y", (n, out_h, out_w, c), X.dtype)
+            np.copyto(Y, Xp[:, rows, cols, :])
+        else:
+            Y = Xp[:, rows, cols, :].copy()
+        for rows, cols in offsets[1:]:
+            np.maximum(Y, Xp[:, rows, cols, :], out=Y)
+        # backward finds the arg-max again from (Xp, Y): cheaper than tracking
+        # it here, and Xp is the input itself when there is no padding.
+        self._cache = (Xp, Y, pads) if training else None
+        return Y
+
+    def backward(self, dY):
+        Xp, Y, pads = self._pop_cache()
+        self._cache = None
+        if not self.needs_input_grad:
+            return None
+        _, out_h, out_w, _ = Y.shape
+        offsets = self._window_offsets(out_h, out_w)
+        overlapping = any(s < p for s, p in zip(self.strides, self.pool_size))
+        # Windows that tile the image exactly write every pixel once.
+        tiling = tuple(self.strides) == tuple(self.pool_size) and Xp.shape[1:3] == (
+            out_h * self.strides[0],
+            out_w * self.strides[1],
+        )
+        dXp = self._buffer("dXp", Xp.shape, dY.dtype)
+        if not tiling:
+            dXp.fill(0)
+        hit = self._buffer("hit", Y.shape, np.bool_)
+        taken = self._buffer("taken", Y.shape, np.bool_)
+        for k, (rows, cols) in enumerate(offsets):
+            # hit: offset k holds its window's maximum and no earlier offset did
+            # (ties go to the first maximum, as in TensorFlow and PyTorch).
+            np.equal(Xp[:, rows, cols, :], Y, out=hit)
+            if k == 0:
+                np.copyto(taken, hit)
+            else:
+                np.greater(hit, taken, out=hit)  # hit & ~taken
+                np.logical_or(taken, hit, out=taken)
+            target = dXp[:, rows, cols, :]
+            if overlapping:
+                target += dY * hit
+            else:
+                # Disjoint windows: each pixel receives at most one gradient.
+                np.multiply(dY, hit, out=target)
+        return crop(dXp, pads)
+
+
+class GlobalAveragePooling2D(Layer):
+    """Average of each feature map (notes 三.7), as Keras' layer of that name.
+
+    Reduces ``(n, h, w, c)`` images to ``(n, c)`` vectors without parameters:
+    an extreme form of pooling often used instead of ``Flatten`` before the
+    classifier head.
+
+    Input shape
+    -----------
+    ``(n, height, width, channels)``.
+
+    Output shape
+    ------------
+    ``(n, channels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.conv import GlobalAveragePooling2D
+    >>> gap = GlobalAveragePooling2D()
+    >>> gap.build((2, 2, 3), np.random.default_rng(0))
+    (3,)
+    >>> gap.forward(np.arange(12.0).reshape(1, 2, 2, 3))
+    array([[4.5, 5.5, 6.5]])
+    """
+
+    def output_shape(self, input_shape):
+        input_shape = _check_image_shape(self, input_shape)
+        return (input_shape[2],)
+
+    def forward(self, X, training=False):
+        self._cache = X.shape if training else None
+        return X.mean(axis=(1, 2))
+
+    def backward(self, dY):
+        n, h, w, c = self._pop_cache()
+        self._cache = None
+        if not self.needs_input_grad:
+            return None
+        # Each pixel contributed 1 / (h * w) of its map's mean.
+        dX = self._buffer("dX", (n, h, w, c), dY.dtype)
+        np.divide(dY[:, None, None, :], h * w, out=dX)
+        return dX

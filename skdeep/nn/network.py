@@ -1,0 +1,215 @@
+"""``Sequential``: a stack of layers, forward and backward (notes 二.2-4).
+
+The network knows nothing of losses, optimizers or scikit-learn: it chains the
+layers' ``forward`` and ``backward`` and hands out their weights.
+
+Two rules make transfer learning (notes 三.10) a matter of building the layer list:
+
+- ``build`` keeps the weights of a layer that is already built (it has
+  ``input_shape_``, e.g. a layer copied from a fitted network) and only builds
+  the others.
+- A layer with ``trainable=False`` is frozen: it gets no weight gradients and the
+  optimizer never sees it. Back-propagation stops at the lowest trainable layer;
+  the layers below it run in inference mode (no cache, no dropout), as a frozen
+  feature extractor does.
+"""
+
+import re
+
+import numpy as np
+
+
+def _snake_case(name):
+    return re.sub(r"(?<=[a-z])([A-Z])", r"_\1", name).lower()
+
+
+class Sequential:
+    """A linear stack of layers.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The layers, input first. They are used as given (not copied).
+    dtype : numpy dtype, default=np.float32
+        Floating type of the weights and of the computations.
+
+    Attributes
+    ----------
+    input_shape_ : tuple of int
+        Shape of one sample (no batch axis), set by ``build``.
+    output_shape_ : tuple of int
+        Shape of one output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.layers import Dense
+    >>> from skdeep.nn.network import Sequential
+    >>> net = Sequential([Dense(8, activation="relu"), Dense(2)])
+    >>> net.build((4,), np.random.default_rng(0))
+    (2,)
+    >>> net.forward(np.ones((3, 4))).shape
+    (3, 2)
+    >>> [w.shape for w in net.get_weights()]
+    [(4, 8), (8,), (8, 2), (2,)]
+    """
+
+    def __init__(self, layers, dtype=np.float32):
+        self.layers = list(layers)
+        self.dtype = np.dtype(dtype)
+
+    def build(self, input_shape, rng):
+        """Build every layer not built yet; return the network's output shape."""
+        shape = self.input_shape_ = tuple(int(d) for d in input_shape)
+        for layer in self.layers:
+            if hasattr(layer, "input_shape_"):
+                if tuple(layer.input_shape_) != shape:
+                    raise ValueError(
+                        f"Layer {layer!r} was built for inputs of shape "
+                        f"{tuple(layer.input_shape_)} but receives {shape}."
+                    )
+                self._cast_weights(layer)
+                shape = tuple(layer.output_shape(shape))
+            else:
+                shape = tuple(layer.build(shape, rng, dtype=self.dtype))
+        self.output_shape_ = shape
+        self._first_trainable = next(
+            (i for i, layer in enumerate(self.layers) if self._is_trained(layer)),
+            len(self.layers),
+        )
+        for i, layer in enumerate(self.layers):
+            # Nobody reads the input gradient of the lowest trained layer.
+            layer.needs_input_grad = i > self._first_trainable
+        return shape
+
+    def _cast_weights(self, layer):
+        if any(p.dtype != self.dtype for p in layer.params.values()):
+            layer.params = {k: p.astype(self.dtype) for k, p in layer.params.items()}
+        layer.grads = {k: np.zeros_like(p) for k, p in layer.params.items()}
+
+    @staticmethod
+    def _is_trained(layer):
+        return layer.trainable and bool(layer.params)
+
+    def forward(self, X, training=False):
+        """Output of the last layer for the batch ``X``.
+
+        With ``training=True`` ``X`` is cast to ``dtype`` and the layers keep what
+        ``backward`` needs (layers below the lowest trainable one run in inference
+        mode: they need nothing). Inference computes in the floating type of
+        ``X`` (see :meth:`predict`).
+        """
+        Y = np.asarray(X)
+        if training or Y.dtype.kind != "f":
+            Y = Y.astype(self.dtype, copy=False)
+        for i, layer in enumerate(self.layers):
+            Y = layer.forward(Y, training=training and i >= self._first_trainable)
+        return Y
+
+    def predict(self, X, batch_size=1024):
+        """Inference output for ``X``, in float64, ``batch_size`` rows at a time.
+
+        float64 makes a row's output independent of the other rows of its batch:
+        float32 BLAS kernels sum in an order that depends on the batch size
+        (differences of ~1e-7, which scikit-learn's subset-invariance check
+        rejects). The weights stay in ``dtype``.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[0] <= batch_size:
+            return self.forward(X, training=False)
+        return np.concatenate(
+            [
+                self.forward(X[start : start + batch_size], training=False)
+                for start in range(0, X.shape[0], batch_size)
+            ]
+        )
+
+    def backward(self, dY):
+        """Back-propagate the gradient of the loss with respect to the output.
+
+        Fills the ``grads`` of every trainable layer, stopping at the lowest one.
+        """
+        for layer in reversed(self.layers[self._first_trainable :]):
+            dY = layer.backward(dY)
+
+    def trainable_params(self):
+        """``(params, grads, is_weight)``: parallel lists over the trained arrays.
+
+        ``is_weight`` marks the arrays named 'W' (weight decay applies to them,
+        not to biases).
+        """
+        params, grads, is_weight = [], [], []
+        for layer in self.layers:
+            if self._is_trained(layer):
+                for name, p in layer.params.items():
+                    params.append(p)
+                    grads.append(layer.grads[name])
+                    is_weight.append(name == "W")
+        return params, grads, is_weight
+
+    def get_weights(self):
+        """Copies of every layer's parameters, in layer order (as Keras)."""
+        return [p.copy() for layer in self.layers for p in layer.params.values()]
+
+    def set_weights(self, weights):
+        """Set every layer's parameters from a list shaped like ``get_weights()``."""
+        targets = [p for layer in self.layers for p in layer.params.values()]
+        weights = list(weights)
+        if len(weights) != len(targets):
+            raise ValueError(
+                f"set_weights expects a list of {len(targets)} arrays; received "
+                f"{len(weights)}."
+            )
+        for i, (target, w) in enumerate(zip(targets, weights)):
+            w = np.asarray(w)
+            if w.shape != target.shape:
+                raise ValueError(
+                    f"Weight {i} has shape {w.shape}; expected {target.shape}."
+                )
+            np.copyto(target, w, casting="same_kind")
+
+    def weights_finite(self):
+        """True if every parameter is finite."""
+        return all(
+            np.isfinite(p).all() for layer in self.layers for p in layer.params.values()
+        )
+
+    def summary_rows(self):
+        """One dict per layer: name, output_shape (batch axis None), params, trainable.
+
+        Names follow Keras: ``dense``, ``dense_1``, ... with the class in brackets.
+        """
+        rows, counts, shape = [], {}, self.input_shape_
+        for layer in self.layers:
+            shape = tuple(layer.output_shape(shape))
+            kind = type(layer).__name__
+            base = _snake_case(kind)
+            k = counts[base] = counts.get(base, -1) + 1
+            name = base if k == 0 else f"{base}_{k}"
+            rows.append(
+                {
+                    "layer": f"{name} ({kind})",
+                    "output_shape": (None, *shape),
+                    "params": layer.n_params,
+                    "trainable": bool(layer.trainable),
+                }
+            )
+        return rows
+
+    def release_buffers(self):
+        """Drop the layers' caches and scratch buffers (after training)."""
+        for layer in self.layers:
+            layer._cache = None
+            if hasattr(layer, "_buffers"):
+                layer._buffers = {}
+
+    @property
+    def n_params(self):
+        """Number of scalar parameters."""
+        return sum(layer.n_params for layer in self.layers)
+
+    def __repr__(self):
+        return f"Sequential({self.layers!r})"
+
+
+__all__ = ["Sequential"]

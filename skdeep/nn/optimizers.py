@@ -1,0 +1,230 @@
+"""Gradient-descent optimizers: SGD (momentum, Nesterov), Adam, RMSProp (notes 二.9-10).
+
+An optimizer holds hyperparameters only; ``step(params, grads)`` updates every
+array of ``params`` in place from the matching array of ``grads``, and the state
+it needs (velocities, moments, the step count) lives in ``self.state_``, created
+on the first step with one buffer per parameter and reused afterwards: a step
+allocates no arrays.
+
+The optimizers subclass scikit-learn's ``BaseEstimator`` -- the one scikit-learn
+import of :mod:`skdeep.nn` -- only for ``get_params``/``set_params``/``clone``, so
+an optimizer object can be an estimator's hyperparameter and be searched over
+(``optimizer__learning_rate``). They have no fitting machinery.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+
+class Optimizer(BaseEstimator):
+    """Base class: hyperparameters in ``__init__``, in-place updates in ``step``."""
+
+    def step(self, params, grads):
+        """Update each ``params[i]`` in place from ``grads[i]``.
+
+        Parameters
+        ----------
+        params : list of ndarray
+            The arrays to update, always given in the same order.
+        grads : list of ndarray
+            Their gradients, same shapes.
+        """
+        if not hasattr(self, "state_"):
+            self.state_ = self._init_state(params)
+        self._update(params, grads, self.state_)
+
+    def reset(self):
+        """Forget the state (velocities, moments, step count)."""
+        self.__dict__.pop("state_", None)
+
+    def _init_state(self, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _update(self, params, grads, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _like(params):
+    return [np.zeros_like(p) for p in params]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum.
+
+    With velocity ``v`` (zero at the start), each step computes
+    ``v = momentum * v - learning_rate * g`` and then moves the parameters by
+    ``v`` (classical momentum) or by ``momentum * v - learning_rate * g``
+    (Nesterov), as scikit-learn's ``SGDOptimizer._get_updates`` does.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        Step size.
+    momentum : float, default=0.0
+        Momentum ``beta`` in [0, 1); 0 is plain gradient descent.
+    nesterov : bool, default=False
+        Use Nesterov's momentum.
+
+    Attributes
+    ----------
+    state_ : dict
+        ``"velocity"`` (list of arrays) and ``"scratch"`` buffers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.optimizers import SGD
+    >>> w = np.array([1.0, 2.0])
+    >>> SGD(learning_rate=0.1).step([w], [np.array([1.0, -1.0])])
+    >>> w
+    array([0.9, 2.1])
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def _init_state(self, params):
+        state = {"scratch": _like(params)}
+        if self.momentum:
+            state["velocity"] = _like(params)
+        return state
+
+    def _update(self, params, grads, state):
+        lr, momentum = self.learning_rate, self.momentum
+        if not momentum:
+            for p, g, scratch in zip(params, grads, state["scratch"]):
+                p -= np.multiply(g, lr, out=scratch)
+            return
+        # Following scikit-learn's SGDOptimizer._get_updates
+        # (sklearn/neural_network/_stochastic_optimizers.py):
+        #   velocity = momentum * velocity - lr * grad
+        #   update = momentum * velocity - lr * grad   if nesterov
+        #            velocity                          otherwise
+        for p, g, v, scratch in zip(params, grads, state["velocity"], state["scratch"]):
+            np.multiply(g, lr, out=scratch)
+            v *= momentum
+            v -= scratch
+            if self.nesterov:
+                p -= scratch
+                p += np.multiply(v, momentum, out=scratch)
+            else:
+                p += v
+
+
+class Adam(Optimizer):
+    """Adam: momentum on the gradient and its square, with bias correction.
+
+    With ``t`` the step count, ``m = beta_1 m + (1 - beta_1) g``,
+    ``v = beta_2 v + (1 - beta_2) g**2`` and
+    ``p -= learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) +
+    epsilon)``, the form of scikit-learn's ``AdamOptimizer`` and Keras.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.001
+    beta_1 : float, default=0.9
+    beta_2 : float, default=0.999
+    epsilon : float, default=1e-8
+
+    Attributes
+    ----------
+    state_ : dict
+        ``"t"`` (int), ``"m"``, ``"v"`` and ``"scratch"`` (lists of arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.optimizers import Adam
+    >>> w = np.array([1.0, 2.0])
+    >>> Adam(learning_rate=0.1).step([w], [np.array([3.0, -0.5])])
+    >>> w.round(6)  # the first step moves every weight by learning_rate
+    array([0.9, 2.1])
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def _init_state(self, params):
+        return {
+            "t": 0,
+            "m": _like(params),
+            "v": _like(params),
+            "scratch": _like(params),
+        }
+
+    def _update(self, params, grads, state):
+        state["t"] += 1
+        t, beta_1, beta_2 = state["t"], self.beta_1, self.beta_2
+        step_size = self.learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        for p, g, m, v, scratch in zip(
+            params, grads, state["m"], state["v"], state["scratch"]
+        ):
+            m *= beta_1
+            m += np.multiply(g, 1 - beta_1, out=scratch)
+            v *= beta_2
+            np.multiply(g, g, out=scratch)
+            scratch *= 1 - beta_2
+            v += scratch
+            np.sqrt(v, out=scratch)
+            scratch += self.epsilon
+            np.divide(m, scratch, out=scratch)
+            scratch *= step_size
+            p -= scratch
+
+
+class RMSProp(Optimizer):
+    """RMSProp: divide the step by a running root mean square of the gradient.
+
+    ``v = rho v + (1 - rho) g**2`` and ``p -= learning_rate * g / (sqrt(v) +
+    epsilon)``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.001
+    rho : float, default=0.9
+        Decay of the running mean of squared gradients.
+    epsilon : float, default=1e-7
+
+    Attributes
+    ----------
+    state_ : dict
+        ``"v"`` and ``"scratch"`` (lists of arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.optimizers import RMSProp
+    >>> w = np.array([1.0])
+    >>> RMSProp(learning_rate=0.1, rho=0.0, epsilon=0.0).step([w], [np.array([4.0])])
+    >>> w
+    array([0.9])
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+        self.learning_rate = learning_rate
+        self.rho = rho
+        self.epsilon = epsilon
+
+    def _init_state(self, params):
+        return {"v": _like(params), "scratch": _like(params)}
+
+    def _update(self, params, grads, state):
+        rho = self.rho
+        for p, g, v, scratch in zip(params, grads, state["v"], state["scratch"]):
+            v *= rho
+            np.multiply(g, g, out=scratch)
+            scratch *= 1 - rho
+            v += scratch
+            np.sqrt(v, out=scratch)
+            scratch += self.epsilon
+            np.divide(g, scratch, out=scratch)
+            scratch *= self.learning_rate
+            p -= scratch
+
+
+__all__ = ["Adam", "Optimizer", "RMSProp", "SGD"]

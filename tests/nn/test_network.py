@@ -1,0 +1,178 @@
+"""Sequential: whole-network gradients, a hand-computed SGD step, freezing, weights."""
+
+import math
+
+import numpy as np
+import pytest
+from _gradcheck import assert_gradient_close, numerical_gradient
+
+from skdeep.nn.layers import Activation, Dense, Dropout, Flatten, Layer
+from skdeep.nn.losses import binary_cross_entropy, categorical_cross_entropy
+from skdeep.nn.network import Sequential
+from skdeep.nn.optimizers import SGD
+from skdeep.nn.training import Trainer
+
+
+class Spy(Layer):
+    """Identity layer recording how it is called."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def forward(self, X, training=False):
+        self.calls.append(("forward", training))
+        return X
+
+    def backward(self, dY):
+        self.calls.append(("backward",))
+        return dY
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        lambda: [Dense(5, activation="tanh"), Dense(3)],
+        lambda: [Flatten(), Dense(4, activation="relu"), Dense(4), Activation("tanh")],
+        lambda: [Dense(6, activation="sigmoid"), Dropout(0.0), Dense(3)],
+    ],
+    ids=["tanh", "flatten-relu-activation", "sigmoid-dropout0"],
+)
+def test_network_gradients_match_finite_differences(layers):
+    rng = np.random.default_rng(0)
+    input_shape = (2, 3) if isinstance(layers()[0], Flatten) else (6,)
+    net = Sequential(layers(), dtype=np.float64)
+    out = net.build(input_shape, rng)
+    X = rng.normal(size=(7, *input_shape))
+    Y = np.eye(out[0])[rng.integers(out[0], size=7)]
+
+    def loss():
+        return categorical_cross_entropy(net.forward(X, training=True), Y)[0]
+
+    _, dZ = categorical_cross_entropy(net.forward(X, training=True), Y)
+    net.backward(dZ)
+    params, grads, _ = net.trainable_params()
+    analytic = [g.copy() for g in grads]
+    for p, g in zip(params, analytic):
+        assert_gradient_close(g, numerical_gradient(loss, p))
+
+
+def test_one_sgd_step_of_a_2_2_1_sigmoid_network_matches_a_hand_computation():
+    x, y, lr = [1.0, 2.0], 1.0, 0.5
+    W1, b1 = [[0.1, 0.2], [0.3, 0.4]], [0.0, 0.1]
+    W2, b2 = [0.5, -0.6], 0.2
+
+    def sigma(t):
+        return 1 / (1 + math.exp(-t))
+
+    # Forward pass, unit by unit (notes 二.2).
+    h = [sigma(x[0] * W1[0][j] + x[1] * W1[1][j] + b1[j]) for j in range(2)]
+    p = sigma(h[0] * W2[0] + h[1] * W2[1] + b2)
+    # Backward pass: with a sigmoid output and cross-entropy, dE/dz = p - y.
+    dz = p - y
+    dW2 = [h[j] * dz for j in range(2)]
+    da = [W2[j] * dz * h[j] * (1 - h[j]) for j in range(2)]
+    dW1 = [[x[i] * da[j] for j in range(2)] for i in range(2)]
+    expected = [
+        [[W1[i][j] - lr * dW1[i][j] for j in range(2)] for i in range(2)],
+        [b1[j] - lr * da[j] for j in range(2)],
+        [[W2[j] - lr * dW2[j]] for j in range(2)],
+        [b2 - lr * dz],
+    ]
+
+    net = Sequential([Dense(2, activation="sigmoid"), Dense(1)], dtype=np.float64)
+    net.build((2,), np.random.default_rng(0))
+    net.set_weights([W1, b1, [[w] for w in W2], [b2]])
+    trainer = Trainer(net, binary_cross_entropy, SGD(lr), rng=np.random.default_rng(0))
+    loss = trainer.train_epoch(np.array([x]), np.array([[y]]))
+    assert loss == pytest.approx(-math.log(p))
+    for got, want in zip(net.get_weights(), expected):
+        np.testing.assert_allclose(got, np.array(want), rtol=1e-12)
+
+
+def test_backward_stops_at_the_lowest_trainable_layer():
+    below, middle, above = Spy(), Spy(), Spy()
+    frozen = Dense(4)
+    frozen.trainable = False
+    first, last = Dense(3, activation="relu"), Dense(2)
+    net = Sequential([below, frozen, middle, first, above, last])
+    net.build((5,), np.random.default_rng(0))
+    net.forward(np.ones((2, 5)), training=True)
+    net.backward(np.ones((2, 2), dtype=np.float32))
+    # Layers below the first trainable one run in inference mode, get no backward.
+    assert below.calls == middle.calls == [("forward", False)]
+    assert above.calls == [("forward", True), ("backward",)]
+    assert not first.needs_input_grad and last.needs_input_grad
+    params, _, is_weight = net.trainable_params()
+    assert [p.shape for p in params] == [(4, 3), (3,), (3, 2), (2,)]
+    assert is_weight == [True, False, True, False]
+
+
+def test_frozen_layer_above_a_trainable_one_passes_gradients_but_gets_none():
+    rng = np.random.default_rng(0)
+    frozen = Dense(3, activation="tanh")
+    net = Sequential([Dense(4, activation="tanh"), frozen, Dense(2)], dtype=np.float64)
+    net.build((5,), rng)
+    frozen.trainable = False
+    net.build((5,), rng)  # rebuilding keeps the weights and re-reads `trainable`
+    before = [w.copy() for w in net.get_weights()]
+    trainer = Trainer(net, categorical_cross_entropy, SGD(0.5), rng=rng)
+    trainer.train_epoch(rng.normal(size=(6, 5)), np.eye(2)[[0, 1, 0, 1, 0, 1]])
+    after = net.get_weights()
+    np.testing.assert_array_equal(after[2], before[2])  # frozen weights unchanged
+    np.testing.assert_array_equal(frozen.grads["W"], 0)
+    assert not np.allclose(after[0], before[0])  # the layer below still learns
+
+
+def test_prebuilt_layers_keep_their_weights_and_are_cast():
+    rng = np.random.default_rng(0)
+    source = Sequential([Dense(4, activation="relu"), Dense(3)], dtype=np.float64)
+    source.build((5,), rng)
+    reused = source.layers[0]
+    net = Sequential([reused, Dense(2)])  # float32
+    assert net.build((5,), np.random.default_rng(1)) == (2,)
+    assert reused.params["W"].dtype == np.float32
+    np.testing.assert_allclose(reused.params["W"], source.get_weights()[0], rtol=1e-6)
+    with pytest.raises(ValueError, match="was built for inputs of shape \\(5,\\)"):
+        Sequential([reused, Dense(2)]).build((6,), rng)
+
+
+def test_weights_round_trip_and_errors():
+    net = Sequential([Dense(3), Dense(2)])
+    net.build((4,), np.random.default_rng(0))
+    weights = net.get_weights()
+    assert [w.shape for w in weights] == [(4, 3), (3,), (3, 2), (2,)]
+    assert all(w.dtype == np.float32 for w in weights)
+    weights[0][:] = 1.0  # copies: the network is unchanged
+    assert not np.all(net.get_weights()[0] == 1.0)
+    net.set_weights(weights)
+    np.testing.assert_array_equal(net.get_weights()[0], 1.0)
+    with pytest.raises(ValueError, match="expects a list of 4 arrays; received 3"):
+        net.set_weights(weights[:3])
+    with pytest.raises(ValueError, match="Weight 1 has shape \\(4,\\); expected"):
+        net.set_weights([weights[0], np.zeros(4), *weights[2:]])
+
+
+def test_summary_rows_and_predict_in_float64():
+    net = Sequential([Flatten(), Dense(8, activation="relu"), Dropout(0.5), Dense(3)])
+    net.build((2, 2), np.random.default_rng(0))
+    rows = net.summary_rows()
+    assert [r["layer"] for r in rows] == [
+        "flatten (Flatten)",
+        "dense (Dense)",
+        "dropout (Dropout)",
+        "dense_1 (Dense)",
+    ]
+    assert [r["output_shape"] for r in rows] == [
+        (None, 4),
+        (None, 8),
+        (None, 8),
+        (None, 3),
+    ]
+    assert [r["params"] for r in rows] == [0, 40, 0, 27]
+    assert net.n_params == 67
+    X = np.random.default_rng(1).normal(size=(2500, 2, 2)).astype(np.float32)
+    Z = net.predict(X, batch_size=1000)
+    assert Z.dtype == np.float64 and Z.shape == (2500, 3)
+    # A row's output does not depend on the rows batched with it.
+    np.testing.assert_allclose(Z[1234:1240], net.predict(X[1234:1240]), rtol=1e-12)

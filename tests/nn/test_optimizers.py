@@ -1,0 +1,120 @@
+"""Optimizers: the first two steps against their closed forms, in-place updates."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skdeep.nn.optimizers import SGD, Adam, RMSProp
+
+P0 = np.array([[0.5, -1.0], [2.0, 0.0]])
+G = [np.array([[0.1, -0.2], [0.3, 1.0]]), np.array([[-0.4, 0.5], [0.0, 2.0]])]
+LR, MU = 0.1, 0.9
+
+
+def _two_steps(optimizer):
+    p = P0.copy()
+    out = []
+    for g in G:
+        g = g.copy()
+        g_before = g.copy()
+        optimizer.step([p], [g])
+        np.testing.assert_array_equal(g, g_before)  # gradients are not modified
+        out.append(p.copy())
+    return out
+
+
+def _sgd_closed_form():
+    p1 = P0 - LR * G[0]
+    return [p1, p1 - LR * G[1]]
+
+
+def _momentum_closed_form():
+    v1 = -LR * G[0]
+    v2 = MU * v1 - LR * G[1]
+    return [P0 + v1, P0 + v1 + v2]
+
+
+def _nesterov_closed_form():
+    v1 = -LR * G[0]
+    p1 = P0 + MU * v1 - LR * G[0]
+    v2 = MU * v1 - LR * G[1]
+    return [p1, p1 + MU * v2 - LR * G[1]]
+
+
+def _adam_closed_form(b1=0.9, b2=0.999, eps=1e-8):
+    m1, v1 = (1 - b1) * G[0], (1 - b2) * G[0] ** 2
+    p1 = P0 - LR * np.sqrt(1 - b2) / (1 - b1) * m1 / (np.sqrt(v1) + eps)
+    m2, v2 = b1 * m1 + (1 - b1) * G[1], b2 * v1 + (1 - b2) * G[1] ** 2
+    p2 = p1 - LR * np.sqrt(1 - b2**2) / (1 - b1**2) * m2 / (np.sqrt(v2) + eps)
+    return [p1, p2]
+
+
+def _rmsprop_closed_form(rho=0.9, eps=1e-7):
+    v1 = (1 - rho) * G[0] ** 2
+    p1 = P0 - LR * G[0] / (np.sqrt(v1) + eps)
+    v2 = rho * v1 + (1 - rho) * G[1] ** 2
+    return [p1, p1 - LR * G[1] / (np.sqrt(v2) + eps)]
+
+
+@pytest.mark.parametrize(
+    "optimizer, closed_form",
+    [
+        (SGD(LR), _sgd_closed_form),
+        (SGD(LR, momentum=MU), _momentum_closed_form),
+        (SGD(LR, momentum=MU, nesterov=True), _nesterov_closed_form),
+        (Adam(LR), _adam_closed_form),
+        (RMSProp(LR), _rmsprop_closed_form),
+    ],
+    ids=["sgd", "momentum", "nesterov", "adam", "rmsprop"],
+)
+def test_first_two_steps_match_closed_form(optimizer, closed_form):
+    optimizer = clone(optimizer)
+    for got, expected in zip(_two_steps(optimizer), closed_form()):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_adam_first_step_moves_each_weight_by_the_learning_rate():
+    p = np.zeros(3)
+    Adam(learning_rate=0.01).step([p], [np.array([0.1, -5.0, 1e3])])
+    np.testing.assert_allclose(p, [-0.01, 0.01, -0.01], rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "optimizer", [SGD(0.1), SGD(0.1, momentum=0.5, nesterov=True), Adam(), RMSProp()]
+)
+def test_updates_in_place_with_preallocated_state(optimizer):
+    optimizer = clone(optimizer)
+    params = [np.ones((3, 2), dtype=np.float32), np.ones(2, dtype=np.float32)]
+    ids = [id(p) for p in params]
+    grads = [np.full_like(p, 0.5) for p in params]
+    optimizer.step(params, grads)
+    state_ids = {
+        key: [id(a) for a in value]
+        for key, value in optimizer.state_.items()
+        if isinstance(value, list)
+    }
+    optimizer.step(params, grads)
+    assert [id(p) for p in params] == ids
+    assert all(p.dtype == np.float32 for p in params)
+    for key, value in state_ids.items():
+        assert [id(a) for a in optimizer.state_[key]] == value
+    assert (params[0] < 1).all()
+
+
+def test_clone_get_params_and_reset():
+    opt = Adam(learning_rate=0.01, beta_1=0.8)
+    assert opt.get_params() == {
+        "learning_rate": 0.01,
+        "beta_1": 0.8,
+        "beta_2": 0.999,
+        "epsilon": 1e-8,
+    }
+    opt.step([np.zeros(2)], [np.ones(2)])
+    assert opt.state_["t"] == 1
+    assert not hasattr(clone(opt), "state_")
+    opt.reset()
+    assert not hasattr(opt, "state_")
+    assert (
+        SGD(momentum=0.9, nesterov=True).set_params(learning_rate=0.5).learning_rate
+        == 0.5
+    )

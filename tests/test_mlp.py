@@ -1,0 +1,590 @@
+"""MLPNetClassifier and MLPNetRegressor: scikit-learn compatibility, training
+behaviour, inspection, callbacks, bad input, and accuracy next to scikit-learn."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.callback import ProgressBar, ScoringMonitor
+from sklearn.datasets import load_diabetes, load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+from skdeep import MLPNetClassifier, MLPNetRegressor
+from skdeep.nn.layers import Dense, Dropout
+from skdeep.nn.training import DivergenceWarning
+from skdeep.optimizers import SGD, Adam
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Full-batch training on the checks' tiny data sets is mathematically equivalent
+# to repeating rows, but float32 rounding (and, with mini-batches, the shuffling)
+# breaks the rtol=1e-7 equality; scikit-learn declares the same for its SGD.
+SAMPLE_WEIGHT_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "float32 weights and shuffled mini-batches: weighting a row is not "
+        "numerically the same as repeating it"
+    )
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_classification(
+        120, 6, n_informative=4, n_classes=3, n_clusters_per_class=1, random_state=0
+    )
+    return X, y
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn's estimator checks
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "estimator, expected_failed",
+    [
+        (MLPNetClassifier(max_iter=50, random_state=0), SAMPLE_WEIGHT_XFAIL),
+        (MLPNetRegressor(max_iter=50, random_state=0), SAMPLE_WEIGHT_XFAIL),
+        (MLPNetClassifier(max_iter=50, random_state=0, dtype=np.float64), {}),
+        (MLPNetRegressor(max_iter=50, random_state=0, dtype=np.float64), {}),
+    ],
+    ids=["clf-float32", "reg-float32", "clf-float64", "reg-float64"],
+)
+def test_check_estimator(estimator, expected_failed):
+    results = check_estimator(
+        estimator, expected_failed_checks=expected_failed, on_fail=None
+    )
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    assert failed == []
+
+
+# ---------------------------------------------------------------------------
+# Accuracy next to scikit-learn's MLP, same settings, same data
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_digits_accuracy_matches_sklearn(digits):
+    X_train, X_test, y_train, y_test = digits
+    settings = dict(hidden_layer_sizes=(100,), batch_size=200, max_iter=100)
+    ours, theirs = [], []
+    for seed in range(3):
+        ours.append(
+            MLPNetClassifier(optimizer="adam", random_state=seed, **settings)
+            .fit(X_train, y_train)
+            .score(X_test, y_test)
+        )
+        theirs.append(
+            MLPClassifier(solver="adam", random_state=seed, **settings)
+            .fit(X_train, y_train)
+            .score(X_test, y_test)
+        )
+    print(f"digits accuracy: skdeep {np.mean(ours):.4f}, sklearn {np.mean(theirs):.4f}")
+    assert np.mean(ours) >= np.mean(theirs) - 0.005
+
+
+@pytest.mark.parametrize(
+    "optimizer, learning_rate",
+    [
+        ("sgd", 0.1),
+        ("momentum", 0.01),
+        ("nesterov", 0.01),
+        ("adam", 1e-3),
+        ("rmsprop", 1e-3),
+    ],
+)
+def test_every_optimizer_learns_digits(digits, optimizer, learning_rate):
+    X_train, X_test, y_train, y_test = digits
+    clf = MLPNetClassifier(
+        (64,),
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        max_iter=60,
+        random_state=0,
+    ).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.93
+
+
+@pytest.mark.slow
+def test_diabetes_r2_matches_sklearn():
+    X, y = load_diabetes(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    ours, theirs = [], []
+    for seed in range(3):
+        ours.append(
+            MLPNetRegressor(
+                hidden_layer_sizes=(32,),
+                learning_rate=0.01,
+                max_iter=300,
+                random_state=seed,
+            )
+            .fit(X_train, y_train)
+            .score(X_test, y_test)
+        )
+        theirs.append(
+            MLPRegressor(
+                hidden_layer_sizes=(32,),
+                learning_rate_init=0.01,
+                max_iter=300,
+                random_state=seed,
+            )
+            .fit(X_train, y_train)
+            .score(X_test, y_test)
+        )
+    print(f"diabetes R2: skdeep {np.mean(ours):.4f}, sklearn {np.mean(theirs):.4f}")
+    assert np.mean(ours) >= np.mean(theirs) - 0.03
+
+
+# ---------------------------------------------------------------------------
+# Training behaviour
+# ---------------------------------------------------------------------------
+
+
+def test_a_diverging_learning_rate_warns_and_leaves_a_finite_model():
+    X, y = make_classification(200, 5, random_state=0)
+    X = X * 100 + 100  # unscaled, as the notes warn against
+    clf = MLPNetClassifier((16,), optimizer="sgd", learning_rate=1e4, random_state=0)
+    with pytest.warns(DivergenceWarning, match="Lower learning_rate"):
+        clf.fit(X, y)
+    assert np.isfinite(clf.predict_proba(X)).all()
+    assert all(np.isfinite(w).all() for w in clf.get_weights())
+    assert np.isfinite(clf.loss_curve_).all()
+
+
+def test_unscaled_inputs_do_not_produce_nan():
+    rng = np.random.default_rng(0)
+    X = rng.normal(100, 1, size=(60, 4))
+    y = (X[:, 0] > 100).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf = MLPNetClassifier(max_iter=20, random_state=0).fit(X, y)
+        reg = MLPNetRegressor(max_iter=20, random_state=0).fit(X, X[:, 0])
+    assert np.isfinite(clf.predict_proba(X)).all()
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_fit_is_reproducible_and_float32(blobs):
+    X, y = blobs
+    a = MLPNetClassifier((8,), dropout=0.2, max_iter=5, random_state=3).fit(X, y)
+    b = MLPNetClassifier((8,), dropout=0.2, max_iter=5, random_state=3).fit(X, y)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        assert wa.dtype == np.float32
+        np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
+    c = MLPNetClassifier((8,), max_iter=2, random_state=3, dtype=np.float64)
+    assert all(w.dtype == np.float64 for w in c.fit(X, y).get_weights())
+
+
+def test_early_stopping_restores_the_best_epoch(blobs):
+    X, y = blobs
+    clf = MLPNetClassifier(
+        (32,),
+        learning_rate=0.05,
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_iter=200,
+        random_state=0,
+    ).fit(X, y)
+    history = clf.history_
+    assert clf.n_iter_ == len(history) < 200
+    assert history["val_loss"].notna().all()
+    assert clf.best_loss_ == history["val_loss"].min()
+    # The run stopped n_iter_no_change epochs after its best epoch.
+    assert history["val_loss"].idxmin() == clf.n_iter_ - 3
+    assert clf.validation_scores_ == list(history["val_score"])
+    assert all(0 <= s <= 1 for s in clf.validation_scores_)
+
+
+def test_history_and_curves(blobs):
+    X, y = blobs
+    clf = MLPNetClassifier((8,), max_iter=4, random_state=0).fit(X, y)
+    history = clf.history_
+    assert list(history.columns) == [
+        "loss",
+        "val_loss",
+        "val_score",
+        "learning_rate",
+        "seconds",
+    ]
+    assert list(history.index) == [1, 2, 3, 4] and history.index.name == "epoch"
+    assert list(history["loss"]) == clf.loss_curve_
+    assert clf.loss_ == clf.loss_curve_[-1]
+    assert clf.validation_scores_ is None
+    assert (history["learning_rate"] == 1e-3).all()
+    assert clf.out_activation_ == "softmax"
+
+
+def test_random_restarts_keep_the_best_run(blobs):
+    X, y = blobs
+    single = MLPNetClassifier((4,), max_iter=10, random_state=0).fit(X, y)
+    several = MLPNetClassifier((4,), max_iter=10, n_restarts=4, random_state=0)
+    several.fit(X, y)
+    assert several.best_loss_ <= single.best_loss_
+    assert several.n_iter_ == len(several.history_) == 10
+
+
+def test_warm_start_and_partial_fit_continue_training(blobs):
+    X, y = blobs
+    clf = MLPNetClassifier((8,), max_iter=3, warm_start=True, random_state=0)
+    clf.fit(X, y)
+    first = clf.get_weights()
+    clf.fit(X, y)
+    assert clf.n_iter_ == 6 and list(clf.history_.index) == list(range(1, 7))
+    assert not np.allclose(first[0], clf.get_weights()[0])
+
+    online = MLPNetClassifier((8,), learning_rate=0.01, random_state=0)
+    losses = []
+    for _ in range(5):
+        online.partial_fit(X, y, classes=np.unique(y))
+        losses.append(online.loss_)
+    assert online.n_iter_ == 5
+    assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="`classes` must be passed on the first"):
+        MLPNetClassifier().partial_fit(X, y)
+    with pytest.raises(ValueError, match="not seen in the first fit"):
+        online.partial_fit(X, y + 10)
+
+
+def test_class_weight_helps_the_rare_class():
+    X, y = make_classification(
+        300, 4, n_informative=2, weights=[0.9], flip_y=0, random_state=1
+    )
+
+    def rare_recall(class_weight):
+        clf = MLPNetClassifier(
+            (8,), max_iter=30, class_weight=class_weight, random_state=0
+        ).fit(X, y)
+        return np.mean(clf.predict(X[y == 1]) == 1)
+
+    assert rare_recall("balanced") > rare_recall(None)
+    assert rare_recall({0: 1, 1: 9}) > rare_recall(None)
+    with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
+        MLPNetClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+def test_sample_weight_zero_weights_ignore_samples():
+    X, y = make_classification(100, 4, random_state=0)
+    w = np.ones(len(y))
+    flipped = y.copy()
+    flipped[:50] = 1 - flipped[:50]
+    w[:50] = 0  # the corrupted half does not count
+    clf = MLPNetClassifier((8,), max_iter=50, learning_rate=0.01, random_state=0)
+    clf.fit(X, flipped, sample_weight=w)
+    assert clf.score(X[50:], y[50:]) > 0.85
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        clf.fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        clf.fit(X, y, sample_weight=np.ones(3))
+
+
+def test_binary_and_multilabel_outputs():
+    X, y = make_classification(80, 5, random_state=0)
+    labels = np.array(["no", "yes"])[y]
+    clf = MLPNetClassifier((8,), max_iter=20, random_state=0).fit(X, labels)
+    assert clf.out_activation_ == "sigmoid" and clf.coefs_[-1].shape == (8, 1)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), atol=1e-10)
+    np.testing.assert_array_equal(
+        clf.predict(X), clf.classes_[(clf.decision_function(X) > 0).astype(int)]
+    )
+
+    Y = np.column_stack([y, 1 - y, X[:, 0] > 0]).astype(int)
+    multi = MLPNetClassifier((8,), max_iter=20, random_state=0).fit(X, Y)
+    assert multi.predict(X).shape == Y.shape
+    proba = multi.predict_proba(X)
+    assert proba.shape == Y.shape and ((proba > 0) & (proba < 1)).all()
+
+
+def test_predict_log_proba_is_finite_for_confident_predictions():
+    X, y = make_classification(60, 4, class_sep=5, random_state=0)
+    clf = MLPNetClassifier((8,), learning_rate=0.5, max_iter=100, random_state=0)
+    clf.fit(X * 100, y)
+    log_proba = clf.predict_log_proba(X * 1e4)
+    assert np.isfinite(log_proba).all()
+    assert (clf.decision_function(X * 1e4) ** 2).max() > 1e4  # saturated logits
+
+
+def test_regressor_outputs():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    Y = np.column_stack([X @ [1.0, 2.0, 0.0], X[:, 0] - X[:, 2]])
+    reg = MLPNetRegressor((16,), learning_rate=0.01, max_iter=100, random_state=0)
+    assert reg.fit(X, Y).predict(X).shape == (80, 2)
+    assert reg.n_outputs_ == 2 and reg.out_activation_ == "identity"
+    assert reg.score(X, Y) > 0.9
+    pred = reg.fit(X, Y[:, 0]).predict(X)
+    assert pred.shape == (80,) and pred.dtype == np.float64
+    with pytest.raises(ValueError, match="y has 2 outputs"):
+        reg.partial_fit(X, Y)
+
+
+# ---------------------------------------------------------------------------
+# Inspection, persistence, parameters
+# ---------------------------------------------------------------------------
+
+
+def test_summary_weights_and_coefs(blobs):
+    X, y = blobs
+    clf = MLPNetClassifier((5, 4), dropout=0.1, max_iter=2, random_state=0).fit(X, y)
+    summary = clf.summary()
+    assert isinstance(summary, pd.DataFrame)
+    assert list(summary.columns) == ["layer", "output_shape", "params", "trainable"]
+    assert list(summary["output_shape"]) == [(None, 5), (None, 5), (None, 4)] + [
+        (None, 4),
+        (None, 3),
+    ]
+    assert list(summary["params"]) == [35, 0, 24, 0, 15]
+    text = str(summary)
+    assert "dense_2 (Dense)" in text and "(None, 3)" in text
+    assert "Total params: 74" in text and "Non-trainable params: 0" in text
+    assert [c.shape for c in clf.coefs_] == [(6, 5), (5, 4), (4, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(5,), (4,), (3,)]
+
+    other = MLPNetClassifier((5, 4), dropout=0.1, max_iter=1, random_state=1)
+    other.fit(X, y).set_weights(clf.get_weights())
+    np.testing.assert_array_equal(other.predict_proba(X), clf.predict_proba(X))
+
+
+def test_pickle_and_skops_round_trip(blobs):
+    import skops.io as sio
+
+    X, y = blobs
+    clf = MLPNetClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+    for loaded in (
+        pickle.loads(pickle.dumps(clf)),
+        sio.loads(sio.dumps(clf), trusted=sio.get_untrusted_types(data=sio.dumps(clf))),
+    ):
+        np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+        pd.testing.assert_frame_equal(loaded.history_, clf.history_)
+
+
+def test_optimizer_objects_are_cloned_not_changed(blobs):
+    X, y = blobs
+    optimizer = Adam(learning_rate=0.01)
+    clf = MLPNetClassifier((8,), optimizer=optimizer, max_iter=3, random_state=0)
+    clf.fit(X, y)
+    assert clf.optimizer is optimizer and not hasattr(optimizer, "state_")
+    assert clf.optimizer_ is not optimizer and clf.optimizer_.state_["t"] > 0
+    grid = GridSearchCV(
+        MLPNetClassifier((4,), optimizer=SGD(), max_iter=2, random_state=0),
+        {"optimizer__learning_rate": [0.01, 0.1]},
+        cv=2,
+    ).fit(X, y)
+    assert grid.best_estimator_.optimizer_.learning_rate in (0.01, 0.1)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("sgd", SGD(0.05)),
+        ("momentum", SGD(0.05, momentum=0.8)),
+        ("nesterov", SGD(0.05, momentum=0.8, nesterov=True)),
+    ],
+)
+def test_optimizer_names(blobs, name, expected):
+    X, y = blobs
+    clf = MLPNetClassifier(
+        (4,), optimizer=name, learning_rate=0.05, momentum=0.8, max_iter=1
+    ).fit(X, y)
+    assert clf.optimizer_.get_params() == expected.get_params()
+
+
+def test_layers_follow_the_parameters():
+    clf = MLPNetClassifier((7, 3), activation="tanh", dropout=0.5)
+    layers = clf._make_layers((4,), 2)
+    assert [type(layer) for layer in layers] == [Dense, Dropout, Dense, Dropout, Dense]
+    assert [layer.get_config() for layer in layers[::2]] == [
+        {"units": 7, "activation": "tanh"},
+        {"units": 3, "activation": "tanh"},
+        {"units": 2, "activation": None},
+    ]
+    assert MLPNetRegressor(hidden_layer_sizes=()).fit([[0.0], [1.0]], [0, 1]).n_iter_
+
+
+def test_pandas_input_sets_feature_names(blobs):
+    X, y = blobs
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    clf = MLPNetClassifier((4,), max_iter=2, random_state=0).fit(df, pd.Series(y))
+    assert list(clf.feature_names_in_) == list(df.columns)
+    assert clf.predict(df).shape == (len(y),)
+
+
+# ---------------------------------------------------------------------------
+# Callbacks and verbosity
+# ---------------------------------------------------------------------------
+
+
+def test_scoring_monitor_records_one_task_per_epoch(blobs):
+    X, y = blobs
+    monitor = ScoringMonitor(scoring="accuracy")
+    clf = MLPNetClassifier((8,), max_iter=4, random_state=0).set_callbacks(monitor)
+    clf.fit(X, y)
+    log = monitor.get_logs().data_as_pandas
+    assert list(log["task_name"]) == ["fit"] + ["epoch"] * 4
+    assert log["accuracy"].iloc[0] == pytest.approx(clf.score(X, y))
+
+    monitor = ScoringMonitor(scoring="accuracy")
+    clf = MLPNetClassifier((8,), max_iter=2, n_restarts=2, random_state=0)
+    clf.set_callbacks(monitor).fit(X, y)
+    log = monitor.get_logs().data_as_pandas
+    assert list(log["task_name"]) == ["fit", "restart", "restart"] + ["epoch"] * 4
+
+
+def test_a_callback_can_stop_training(blobs):
+    class StopAfter:
+        def __init__(self, n_epochs):
+            self.n_epochs = n_epochs
+
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context):
+            return context.task_name == "epoch" and context.task_id + 1 >= self.n_epochs
+
+    X, y = blobs
+    clf = MLPNetClassifier((8,), max_iter=50, random_state=0)
+    clf.set_callbacks(StopAfter(3)).fit(X, y)
+    assert clf.n_iter_ == 3
+
+
+def test_progress_bar_and_monitor_in_pipeline_and_search(blobs, capsys):
+    X, y = blobs
+    monitor = ScoringMonitor(scoring="accuracy")
+    net = MLPNetClassifier((4,), max_iter=2, random_state=0).set_callbacks(monitor)
+    pipe = make_pipeline(StandardScaler(), net).set_callbacks(ProgressBar())
+    pipe.fit(X, y)
+    assert len(monitor.get_logs().data) == 3
+
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), MLPNetClassifier((4,), max_iter=2)),
+        {"mlpnetclassifier__alpha": [1e-4, 1e-2]},
+        cv=2,
+    )
+    search.set_callbacks(ProgressBar())
+    search.fit(X, y)
+    assert "MLPNetClassifier - fit" in capsys.readouterr().out
+
+    monitored = MLPNetClassifier((4,), max_iter=2, random_state=0).set_callbacks(
+        ScoringMonitor(scoring="accuracy")
+    )
+    GridSearchCV(monitored, {"alpha": [1e-4, 1e-2]}, cv=2).fit(X, y)
+
+
+def test_verbose_prints_one_line_per_epoch(blobs, capsys):
+    X, y = blobs
+    MLPNetClassifier((4,), max_iter=3, verbose=1, early_stopping=True).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("Epoch 1, loss=") and "val_score=" in lines[0]
+
+
+def test_max_iter_warns_like_sklearn(blobs):
+    X, y = blobs
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(2\\)"):
+        MLPNetClassifier((4,), max_iter=2).fit(X, y)
+
+
+# ---------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "predict",
+        "predict_proba",
+        "predict_log_proba",
+        "decision_function",
+        "summary",
+        "get_weights",
+        "history_",
+        "coefs_",
+    ],
+)
+def test_unfitted_estimator_raises(method):
+    clf = MLPNetClassifier()
+    with pytest.raises(NotFittedError):
+        attribute = getattr(clf, method)
+        if callable(attribute):
+            attribute(
+                *([[[0.0]]] if method.startswith(("predict", "decision")) else [])
+            )
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_nan_and_inf_are_rejected(blobs, value):
+    X, y = blobs
+    bad = X.copy()
+    bad[3, 2] = value
+    clf = MLPNetClassifier((4,), max_iter=1)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        clf.fit(bad, y)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        clf.predict(bad)
+
+
+def test_wrong_number_of_features_at_predict(blobs):
+    X, y = blobs
+    reg = MLPNetRegressor((4,), max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="X has 5 features, but MLPNetRegressor is"):
+        reg.predict(X[:, :5])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"optimizer": "adagrad"}, "'optimizer' parameter"),
+        ({"learning_rate": 0}, "'learning_rate' parameter"),
+        ({"activation": "swish"}, "'activation' parameter"),
+        ({"hidden_layer_sizes": (4, 0)}, "`hidden_layer_sizes` must contain positive"),
+        ({"dropout": 1.0}, "'dropout' parameter"),
+        ({"dtype": np.int32}, "'dtype' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+    ],
+)
+def test_bad_parameters_give_clear_errors(blobs, params, match):
+    X, y = blobs
+    with pytest.raises(ValueError, match=match):
+        MLPNetClassifier(**params).fit(X, y)
+
+
+def test_bad_targets(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        MLPNetClassifier().fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        MLPNetClassifier().fit(X, np.linspace(0, 1, len(X)))
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        MLPNetClassifier().fit(X, None)
+    with pytest.raises(ValueError, match="Cannot hold out validation_fraction"):
+        MLPNetRegressor(early_stopping=True).fit(X[:1], [0.5])
