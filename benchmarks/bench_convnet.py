@@ -13,8 +13,10 @@ the median is reported, which evens out a busy machine. Printed:
 - training time per epoch and the skdeep / PyTorch ratio,
 - inference throughput (images/s, batches of 32, through ``predict`` for skdeep
   and ``model(x)`` under ``torch.no_grad()`` for PyTorch),
-- peak memory: the whole process (``ru_maxrss``) and its growth during training
-  (peak minus the resident size after imports and data creation),
+- peak memory: the whole process (``ru_maxrss``, libraries included) and what
+  training adds to it (peak minus the resident size once the libraries are
+  imported and the data created: weights, gradients, optimizer state and
+  per-batch buffers),
 - with ``--profile``, where skdeep's training time goes (cProfile).
 
 PyTorch is optional (never a dependency of skdeep); without it only skdeep runs.
@@ -77,6 +79,7 @@ def run_skdeep(n_samples, epochs, profile=False):
     from skdeep.layers import Conv2D, Dense, Flatten, MaxPooling2D
 
     X, y = _data(n_samples)
+    baseline = _rss_mb()  # before any weight, gradient or buffer exists
     layers = [
         Conv2D(16, 2, padding="same", activation="relu"),
         MaxPooling2D(2),
@@ -101,7 +104,6 @@ def run_skdeep(n_samples, epochs, profile=False):
     warnings.simplefilter("ignore")
     clf.set_params(max_iter=1).fit(X[:64], y[:64])
     clf.set_params(max_iter=epochs)
-    baseline = _rss_mb()
     profiler = None
     if profile:
         import cProfile
@@ -148,6 +150,8 @@ def run_torch(n_samples, epochs, threads):
     X, y = _data(n_samples)
     Xt = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))  # NCHW
     yt = torch.from_numpy(y)
+    del X
+    baseline = _rss_mb()  # before any weight, gradient or buffer exists
     model = nn.Sequential(
         nn.Conv2d(3, 16, 2, padding="same"),  # pads bottom/right, as Keras
         nn.ReLU(),
@@ -181,7 +185,6 @@ def run_torch(n_samples, epochs, threads):
 
     model.train()
     epoch(Xt[:64], yt[:64])  # warm-up
-    baseline = _rss_mb()
     start = time.perf_counter()
     for _ in range(epochs):
         loss = epoch(Xt, yt)
@@ -284,7 +287,7 @@ def main(argv=None):
     for name in names:
         for r in results[name]:
             r["growth_mb"] = r["peak_rss_mb"] - r["baseline_rss_mb"]
-    row("RSS growth in training, MiB", "growth_mb", "{:.1f}")
+    row("peak RSS added by training, MiB", "growth_mb", "{:.1f}")
     row("final training loss", "final_loss", "{:.4f}")
     widths = [max(len(str(r[i])) for r in rows if i < len(r)) for i in range(len(rows[0]))]
     for r in rows:

@@ -15,7 +15,8 @@ and the learning-rate range of every coarse-to-fine round. The coarse-to-fine
 search should be within 0.5 point of the random search in at most 60% of its
 time, and its last learning-rate range should be narrower than its first.
 
-Run::
+BLAS runs single-threaded, so that the timings compare the searches rather than
+the machine's load. Run::
 
     python benchmarks/bench_search.py                 # seed 0
     python benchmarks/bench_search.py --seeds 0 1 2   # several seeds
@@ -36,6 +37,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from skdeep import CoarseToFineSearchCV, MLPNetClassifier
 
@@ -132,6 +134,9 @@ def run(seed, n_jobs=None):
 
 
 def main():
+    # One BLAS thread: multi-threaded BLAS on small matrices makes the timings
+    # depend on the machine's load far more than on the searches.
+    threadpool_limits(1)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--n-jobs", type=int, default=None)

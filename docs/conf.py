@@ -9,6 +9,7 @@ generated from ``examples/*.py`` by sphinx-gallery, which runs every example.
 """
 
 import os
+import re
 import sys
 from datetime import date
 
@@ -45,7 +46,7 @@ autodoc_typehints = "none"
 # template lists the public methods, so numpydoc must not list them again.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-numpydoc_attributes_as_param_list = False
+numpydoc_attributes_as_param_list = True
 
 # -- sphinx-gallery -------------------------------------------------------------
 sphinx_gallery_conf = {
@@ -74,3 +75,79 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+
+
+# -- hooks --------------------------------------------------------------------
+# Methods scikit-learn generates on every estimator whose fit/score take
+# metadata (``set_fit_request``, ``set_score_request``, ...): their docstrings
+# point into scikit-learn's own glossary and user guide, which this build does
+# not have. They are documented in scikit-learn's metadata-routing guide.
+_SKIP_MEMBER = re.compile(r"set_\w+_request")
+
+# Sections of the layers' docstrings that numpydoc does not know (Keras writes
+# them): their text moves into the Notes section under a rubric.
+_EXTRA_SECTIONS = ("Input shape", "Output shape")
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    if _SKIP_MEMBER.fullmatch(name):
+        return True
+    return None
+
+
+def _is_header(lines, i):
+    return (
+        i + 1 < len(lines)
+        and lines[i].strip()
+        and set(lines[i + 1].strip()) == {"-"}
+        and len(lines[i + 1].strip()) == len(lines[i].strip())
+    )
+
+
+def _move_extra_sections(app, what, name, obj, options, lines):
+    """Turn 'Input shape' / 'Output shape' sections into rubrics under Notes."""
+    moved, out, i = [], [], 0
+    while i < len(lines):
+        if lines[i].strip() in _EXTRA_SECTIONS and _is_header(lines, i):
+            title, i = lines[i].strip(), i + 2
+            body = []
+            while i < len(lines) and not _is_header(lines, i):
+                body.append(lines[i])
+                i += 1
+            moved += [f".. rubric:: {title}", "", *body]
+            if moved[-1].strip():
+                moved.append("")
+        else:
+            out.append(lines[i])
+            i += 1
+    if not moved:
+        return
+    notes = next(
+        (j for j in range(len(out)) if out[j].strip() == "Notes" and _is_header(out, j)),
+        None,
+    )
+    if notes is None:
+        # A new Notes section before the first of these sections (or at the end).
+        anchor = next(
+            (
+                j
+                for j in range(len(out))
+                if out[j].strip() in ("See Also", "References", "Examples")
+                and _is_header(out, j)
+            ),
+            len(out),
+        )
+        block = ["Notes", "-----", *moved]
+    else:
+        # At the end of the existing Notes section.
+        anchor = next(
+            (j for j in range(notes + 2, len(out)) if _is_header(out, j)), len(out)
+        )
+        block = moved
+    lines[:] = out[:anchor] + block + out[anchor:]
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_member)
+    # Before numpydoc (priority 500) parses the sections.
+    app.connect("autodoc-process-docstring", _move_extra_sections, priority=400)

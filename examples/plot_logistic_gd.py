@@ -1,7 +1,7 @@
 r"""
-=========================================
+=======================================
 Logistic regression by gradient descent
-=========================================
+=======================================
 
 The perceptron's error is discrete: a point is right or wrong. The notes
 (一.4-13) replace it by a *continuous* error, so that gradient descent can
@@ -35,7 +35,8 @@ x = np.linspace(-6, 6, 400)
 fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
 ax.plot(x, step(x), label="step (perceptron)")
 ax.plot(x, sigmoid(x), label=r"sigmoid $\sigma(x)$")
-ax.plot(x, sigmoid(x) * (1 - sigmoid(x)), "--", label=r"$\sigma'(x) = \sigma(1-\sigma)$")
+derivative = sigmoid(x) * (1 - sigmoid(x))
+ax.plot(x, derivative, "--", label=r"$\sigma'(x) = \sigma(1-\sigma)$")
 ax.set_xlabel("x = Wx + b")
 ax.set_ylabel("activation")
 ax.legend()
@@ -111,9 +112,7 @@ from skdeep.plotting import BoundaryDisplay
 model = LogisticGD(learning_rate=0.1, max_iter=500, random_state=0).fit(X, y)
 print(f"{model.n_iter_} epochs, training accuracy {model.score(X, y):.2f}")
 
-fig, (ax_loss, ax_boundary) = plt.subplots(
-    1, 2, figsize=(11, 4), layout="constrained"
-)
+fig, (ax_loss, ax_boundary) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 ax_loss.plot(np.arange(1, model.n_iter_ + 1), model.loss_curve_)
 ax_loss.set_xlabel("epoch")
 ax_loss.set_ylabel("cross-entropy")

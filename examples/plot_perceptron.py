@@ -100,13 +100,11 @@ X_overlap, y_overlap = make_blobs(
 with warnings.catch_warnings():
     # Expected: the perceptron cannot separate these points.
     warnings.simplefilter("ignore", ConvergenceWarning)
-    stuck = PerceptronClassifier(
-        learning_rate=0.1, max_iter=60, random_state=0
-    ).fit(X_overlap, y_overlap)
+    stuck = PerceptronClassifier(learning_rate=0.1, max_iter=60, random_state=0).fit(
+        X_overlap, y_overlap
+    )
 
-fig, (ax_line, ax_errors) = plt.subplots(
-    1, 2, figsize=(11, 3.6), layout="constrained"
-)
+fig, (ax_line, ax_errors) = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
 BoundaryDisplay.from_estimator(
     stuck, X_overlap, y_overlap, response_method="predict", ax=ax_line
 )

@@ -3,8 +3,9 @@ regression trained by gradient descent (notes 一.2-3 and 一.11-13).
 
 Both are one layer of weights ``W`` (one row per output unit) and a bias ``b``:
 binary problems use one unit, ``K > 2`` classes use ``K`` units. Arithmetic is in
-float64: these models are cheap, and float64 keeps refits, sample weights and
-repeated rows bit-for-bit comparable.
+float64 whatever the input dtype: these models are cheap, and float64 keeps
+refits identical and sample weights equivalent to repeated rows to ~1e-12, as
+scikit-learn's checks demand.
 """
 
 import warnings
@@ -367,19 +368,13 @@ class PerceptronClassifier(_LinearClassifier):
             errors, losses, n_iter = [], [], 0
         else:
             W, b = self.coef_.copy(), self.intercept_.copy()
-            errors, losses, n_iter = (
-                list(self.errors_),
-                list(self.loss_curve_),
-                self.n_iter_,
-            )
-        rng = self._rng
-        n_epochs = 1 if incremental else self.max_iter
-        # Shuffle indices rather than the data, to save copying X every epoch.
+            errors, losses = list(self.errors_), list(self.loss_curve_)
+            n_iter = self.n_iter_
         order = np.arange(n_samples)
         fewest_errors, no_improvement = n_samples + 1, 0
-        for _ in range(n_epochs):
+        for _ in range(1 if incremental else self.max_iter):
             if self.shuffle:
-                rng.shuffle(order)
+                self._rng.shuffle(order)  # indices, not the data: X is not copied
             with np.errstate(over="ignore", invalid="ignore"):
                 n_errors, loss = _perceptron_epoch(
                     X, T, W, b, order, self.learning_rate
@@ -448,13 +443,12 @@ class PerceptronClassifier(_LinearClassifier):
         return log_sig - logsumexp(log_sig, axis=1, keepdims=True)
 
 
-def _logistic_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
-    """The smooth part of LogisticGD's objective and its gradient.
+def _logistic_loss_grad(W, b, X, Y, sample_weight=None):
+    """The notes' error function E(W, b) and its gradient (一.11-12).
 
-    ``E = cross-entropy(X W^T + b, Y) + alpha/2 ||W||^2``, the cross-entropy being
-    the weighted mean of notes 一.11 (binary, one column) or 一.10 (softmax, one
-    column per class). Its gradient is the notes' ``-(y - y_hat)(x, 1)`` averaged
-    over the samples, plus ``alpha W`` (the bias is not penalised).
+    ``E`` is the weighted mean cross-entropy of ``sigmoid(X W^T + b)`` (one
+    column, binary) or of ``softmax(X W^T + b)`` (one column per class, 一.10).
+    Its gradient is the notes' ``-(y - y_hat)(x, 1)``, averaged over the samples.
 
     Returns
     -------
@@ -466,11 +460,7 @@ def _logistic_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
         binary_cross_entropy if W.shape[0] == 1 else categorical_cross_entropy
     )
     loss, dZ = cross_entropy(X @ W.T + b, Y, sample_weight)
-    dW = dZ.T @ X
-    if alpha:
-        loss += 0.5 * alpha * np.sum(W * W)
-        dW += alpha * W
-    return loss, dW, dZ.sum(axis=0)
+    return loss, dZ.T @ X, dZ.sum(axis=0)
 
 
 class LogisticGD(_LinearClassifier):
@@ -525,8 +515,9 @@ class LogisticGD(_LinearClassifier):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Biases ``b``.
     loss_curve_ : list of float
-        Loss of each epoch, penalties included (for mini-batches, the weighted mean
-        of the batch losses met during the epoch).
+        Loss of each epoch, penalties included: the loss of the weights the epoch
+        started from (full batch), or the mean of the batch losses met during the
+        epoch (mini-batches).
     n_iter_ : int
         Number of epochs run since the weights were initialised.
     n_features_in_ : int
@@ -540,6 +531,18 @@ class LogisticGD(_LinearClassifier):
     sklearn.linear_model.LogisticRegression : The same model, fitted by a
         second-order solver with an L2 penalty by default.
     sklearn.linear_model.SGDClassifier : ``loss="log_loss"`` for per-sample SGD.
+
+    Notes
+    -----
+    Full-batch descent (``batch_size=None``) in `fit` never lets the loss rise:
+    a step that would raise it is undone and `learning_rate` halved for the rest
+    of the call, with a :class:`~sklearn.exceptions.ConvergenceWarning` (usually
+    a sign that X needs scaling). So `loss_curve_` does not increase, and a too
+    large rate costs a few epochs instead of a diverging run. Mini-batch training
+    takes plain steps; each batch's mean loss is rescaled by its share of the
+    total sample weight, so that batch gradients estimate the full gradient
+    without bias. Training that ends worse than it started, or whose weights
+    overflow, warns or raises rather than returning NaN.
 
     Examples
     --------
@@ -682,38 +685,32 @@ class LogisticGD(_LinearClassifier):
     def _fit(self, X, y, classes, sample_weight, incremental):
         first_call, X, y, classes = self._prepare(X, y, classes, incremental)
         Y, y_index = self._targets(y, classes)
-        sample_weight = self._sample_weight(sample_weight, y_index, classes, y)
-        n_samples, n_features = X.shape
+        data = (X, Y, self._sample_weight(sample_weight, y_index, classes, y))
         if first_call:
             self._rng = check_random_state(self.random_state)
-            W, b = self._initial_weights(self._rng, Y.shape[1], n_features)
+            W, b = self._initial_weights(self._rng, Y.shape[1], X.shape[1])
             losses, n_iter = [], 0
         else:
             W, b = self.coef_.copy(), self.intercept_.copy()
             losses, n_iter = list(self.loss_curve_), self.n_iter_
-        rng = self._rng
-        if self.batch_size is None:
-            batch_size = n_samples
-        else:
-            batch_size = min(self.batch_size, n_samples)
         # Full-batch descent within fit() sees the exact loss, so a rise means the
         # step overshot: it is undone and the learning rate halved (backtracking).
-        backtrack = not incremental and batch_size == n_samples
+        backtrack = not incremental and (
+            self.batch_size is None or self.batch_size >= X.shape[0]
+        )
         learning_rate, n_halvings, accepted = self.learning_rate, 0, None
-        n_epochs = 1 if incremental else self.max_iter
-        order = np.arange(n_samples)
-        best_loss, no_improvement = np.inf, 0
-        # Mini-batch losses are noisy, so SGD only compares its last epoch with
-        # the loss of the starting weights, to flag a learning rate that is far
-        # too large.
+        # Mini-batch losses are noisy: SGD compares its last epoch only with the
+        # loss of its starting weights, to flag a far too large learning rate.
         start_loss = None
-        if not (incremental or backtrack):
-            start_loss = self._objective(X, Y, sample_weight, W, b)[0]
-        for _ in range(n_epochs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not (incremental or backtrack):
+                start_loss = self._objective(data, W, b)[0]
+        best_loss, no_improvement = np.inf, 0
+        for _ in range(1 if incremental else self.max_iter):
             halved = False
             with np.errstate(over="ignore", invalid="ignore"):
                 if backtrack:
-                    loss, dW, db = self._objective(X, Y, sample_weight, W, b)
+                    loss, dW, db = self._objective(data, W, b)
                     if accepted and loss > accepted[0] + _SLACK * abs(accepted[0]):
                         # The last step overshot: undo it, halve the rate, retry.
                         loss, dW, db, W, b = accepted
@@ -723,11 +720,7 @@ class LogisticGD(_LinearClassifier):
                     accepted = (loss, dW, db, W, b)
                     W, b = self._step(W, b, dW, db, learning_rate)
                 else:
-                    if self.shuffle and batch_size < n_samples:
-                        rng.shuffle(order)  # indices, not the data: X is not copied
-                    loss, W, b = self._sgd_epoch(
-                        X, Y, sample_weight, W, b, order, batch_size, learning_rate
-                    )
+                    loss, W, b = self._sgd_epoch(data, W, b)
             n_iter += 1
             self._check_finite(n_iter, loss, W, b)
             losses.append(loss)
@@ -741,39 +734,45 @@ class LogisticGD(_LinearClassifier):
                 break
         else:
             if not incremental:
-                warnings.warn(
-                    f"LogisticGD reached max_iter={self.max_iter} epochs before the "
-                    f"loss stopped improving by tol={self.tol}; consider raising "
-                    "max_iter or learning_rate.",
-                    ConvergenceWarning,
-                    stacklevel=4,
+                self._warn(
+                    f"LogisticGD reached max_iter={self.max_iter} epochs before "
+                    f"the loss stopped improving by tol={self.tol}; consider "
+                    "raising max_iter or learning_rate."
                 )
         if n_halvings:
-            warnings.warn(
+            self._warn(
                 f"LogisticGD's loss rose {n_halvings} time(s) with learning_rate="
                 f"{self.learning_rate!r}; each step was undone and the rate halved, "
                 f"down to {learning_rate:.3g}. Scale X (e.g. StandardScaler) or lower "
-                "learning_rate.",
-                ConvergenceWarning,
-                stacklevel=4,
+                "learning_rate."
             )
         elif start_loss is not None and losses[-1] > start_loss:
-            warnings.warn(
-                f"LogisticGD's loss rose from {start_loss:.4g} to "
-                f"{losses[-1]:.4g} during training: learning_rate="
-                f"{self.learning_rate!r} is too large for the scale of X. Scale X "
-                "(e.g. StandardScaler) or lower learning_rate.",
-                ConvergenceWarning,
-                stacklevel=4,
+            self._warn(
+                f"LogisticGD's loss rose from {start_loss:.4g} to {losses[-1]:.4g} "
+                f"during training: learning_rate={self.learning_rate!r} is too "
+                "large for the scale of X. Scale X (e.g. StandardScaler) or lower "
+                "learning_rate."
             )
         self.classes_ = classes
         self.coef_, self.intercept_ = W, b
         self.loss_curve_, self.n_iter_ = losses, n_iter
         return self
 
-    def _objective(self, X, Y, sample_weight, W, b):
-        """Loss with both penalties, and the gradient of its smooth part."""
-        loss, dW, db = _logistic_loss_grad(W, b, X, Y, sample_weight, self.alpha)
+    @staticmethod
+    def _warn(message):
+        # Point at the caller of fit: past _warn, _fit, fit and _fit_context.
+        warnings.warn(message, ConvergenceWarning, stacklevel=5)
+
+    def _objective(self, data, W, b, scale=1.0):
+        """``scale * E(W, b)`` plus the penalties, and the gradient of its smooth
+        part. Neither penalty touches the bias."""
+        X, Y, sample_weight = data
+        loss, dW, db = _logistic_loss_grad(W, b, X, Y, sample_weight)
+        if scale != 1.0:
+            loss, dW, db = scale * loss, scale * dW, scale * db
+        if self.alpha:
+            loss += 0.5 * self.alpha * np.sum(W * W)
+            dW += self.alpha * W
         if self.l1:
             loss += self.l1 * np.abs(W).sum()
         return loss, dW, db
@@ -786,26 +785,35 @@ class LogisticGD(_LinearClassifier):
             W = np.sign(W) * np.maximum(np.abs(W) - learning_rate * self.l1, 0)
         return W, b - learning_rate * db
 
-    def _sgd_epoch(self, X, Y, sample_weight, W, b, order, batch_size, learning_rate):
-        """One pass of mini-batch steps over ``order``.
+    def _sgd_epoch(self, data, W, b):
+        """One pass of steps over mini-batches (one batch of all of X by default).
 
         Returns the epoch's loss, the mean of the batch losses (each taken before
-        its step) weighted by the batches' shares of the total sample weight, and
-        the updated ``W`` and ``b``.
+        its step), and the updated ``W`` and ``b``.
         """
-        total_weight, epoch_loss = sample_weight.sum(), 0.0
-        for start in range(0, order.size, batch_size):
-            if batch_size == order.size:  # one batch (partial_fit): no copy of X
-                Xb, Yb, wb = X, Y, sample_weight
-            else:
-                rows = order[start : start + batch_size]
-                Xb, Yb, wb = X[rows], Y[rows], sample_weight[rows]
-            batch_weight = wb.sum()
-            if batch_weight == 0:
-                continue  # nothing to learn from, and the mean would be 0/0
-            loss, dW, db = self._objective(Xb, Yb, wb, W, b)
-            epoch_loss += loss * (batch_weight / total_weight)
-            W, b = self._step(W, b, dW, db, learning_rate)
+        X, Y, sample_weight = data
+        n_samples = X.shape[0]
+        if self.batch_size is None or self.batch_size >= n_samples:
+            loss, dW, db = self._objective(data, W, b)  # one batch: X not copied
+            return float(loss), *self._step(W, b, dW, db, self.learning_rate)
+        # Shuffle indices, not the data: X is never copied whole.
+        order = (
+            self._rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        )
+        mean_weight, epoch_loss = sample_weight.mean(), 0.0
+        for start in range(0, n_samples, self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = (X[rows], Y[rows], sample_weight[rows])
+            # E of a batch is normalised by the batch's own weight; rescaling it
+            # by that weight's share makes each batch gradient an unbiased
+            # estimate of the full one, so that a batch of near-zero weights
+            # takes a near-zero step.
+            share = batch[2].mean() / mean_weight
+            if share == 0:  # only the penalties remain, and E would be 0/0
+                batch, share = (*batch[:2], None), 0.0
+            loss, dW, db = self._objective(batch, W, b, scale=share)
+            epoch_loss += loss * rows.size / n_samples
+            W, b = self._step(W, b, dW, db, self.learning_rate)
         return float(epoch_loss), W, b
 
     def predict_log_proba(self, X):

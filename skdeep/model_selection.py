@@ -65,7 +65,7 @@ def _narrow_interval(low, high, values, best, *, shrink, log):
     width = high - low
     new_low = min(values) - _MARGIN * width
     new_high = max(values) + _MARGIN * width
-    if new_high - new_low > shrink * width:
+    if shrink is not None and new_high - new_low > shrink * width:
         new_low, new_high = best - shrink * width / 2, best + shrink * width / 2
     return from_scale(max(new_low, low)), from_scale(min(new_high, high))
 
@@ -130,7 +130,7 @@ def _narrow_one(distribution, sampled, top, *, shrink):
         "param_distributions": [dict],
         "cv_results": [dict, pd.DataFrame],
         "top_k": [Interval(Integral, 1, None, closed="left"), None],
-        "shrink": [Interval(Real, 0, 1, closed="right")],
+        "shrink": [Interval(Real, 0, 1, closed="right"), None],
         "metric": [str],
     },
     prefer_skip_nested_validation=True,

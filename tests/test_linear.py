@@ -181,19 +181,21 @@ def test_perceptron_diverging_weights_raise():
 
 
 @pytest.mark.parametrize("n_units", [1, 3])
-@pytest.mark.parametrize("alpha", [0.0, 0.3])
-def test_logistic_gradient_matches_finite_differences(n_units, alpha):
+@pytest.mark.parametrize("alpha, scale", [(0.0, 1.0), (0.3, 1.0), (0.3, 0.4)])
+def test_logistic_gradient_matches_finite_differences(n_units, alpha, scale):
+    # The smooth objective LogisticGD descends: (scaled) E(W, b) + alpha/2 |W|^2.
     rng = np.random.RandomState(0)
     X = rng.normal(size=(7, 4))
     W, b = rng.normal(size=(n_units, 4)), rng.normal(size=n_units)
     labels = rng.randint(0, max(n_units, 2), size=7)
     Y = (labels == 1)[:, None] * 1.0 if n_units == 1 else np.eye(n_units)[labels]
-    sample_weight = rng.uniform(0.5, 2.0, size=7)
+    data = (X, Y, rng.uniform(0.5, 2.0, size=7))
+    clf = LogisticGD(alpha=alpha)
 
     def loss():
-        return _logistic_loss_grad(W, b, X, Y, sample_weight, alpha)[0]
+        return clf._objective(data, W, b, scale)[0]
 
-    _, dW, db = _logistic_loss_grad(W, b, X, Y, sample_weight, alpha)
+    _, dW, db = clf._objective(data, W, b, scale)
     assert_gradient_close(dW, numerical_gradient(loss, W))
     assert_gradient_close(db, numerical_gradient(loss, b))
 
@@ -230,11 +232,26 @@ def test_full_batch_backtracks_instead_of_diverging():
     assert clf.score(X * 1000, y) > 0.8
 
 
+@pytest.mark.filterwarnings("ignore:LogisticGD reached max_iter")
 def test_mini_batch_warns_when_the_loss_rises():
     X, y = make_blobs(n_samples=100, centers=2, random_state=0)
     clf = LogisticGD(learning_rate=10.0, batch_size=10, max_iter=20, random_state=0)
     with pytest.warns(ConvergenceWarning, match="loss rose from .* too large"):
         clf.fit(X * 1000, y)
+
+
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_heavy_class_weight_dominates(batch_size):
+    # With weights 1000 : 1e-4 the model should predict class 0 everywhere. A
+    # mini-batch holding only class-1 points must then take a near-zero step:
+    # each batch's mean loss is rescaled by its share of the total weight (left
+    # normalised per batch, such batches took full steps and 9% went to class 1).
+    X, y = make_blobs(n_samples=200, centers=2, cluster_std=3, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    clf = LogisticGD(
+        batch_size=batch_size, class_weight={0: 1000, 1: 1e-4}, random_state=0
+    ).fit(X[::2], y[::2])
+    assert np.mean(clf.predict(X[1::2]) == 0) > 0.99
 
 
 def test_partial_fit_balances_each_batch():

@@ -367,17 +367,23 @@ def test_summary_weights_and_coefs(blobs):
     np.testing.assert_array_equal(other.predict_proba(X), clf.predict_proba(X))
 
 
-def test_pickle_and_skops_round_trip(blobs):
-    import skops.io as sio
-
+def test_pickle_round_trip(blobs):
     X, y = blobs
     clf = MLPNetClassifier((8,), max_iter=3, random_state=0).fit(X, y)
-    for loaded in (
-        pickle.loads(pickle.dumps(clf)),
-        sio.loads(sio.dumps(clf), trusted=sio.get_untrusted_types(data=sio.dumps(clf))),
-    ):
-        np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
-        pd.testing.assert_frame_equal(loaded.history_, clf.history_)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    pd.testing.assert_frame_equal(loaded.history_, clf.history_)
+
+
+@pytest.mark.slow  # importing skops.io takes seconds
+def test_skops_round_trip(blobs):
+    sio = pytest.importorskip("skops.io")
+    X, y = blobs
+    clf = MLPNetClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+    data = sio.dumps(clf)
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    pd.testing.assert_frame_equal(loaded.history_, clf.history_)
 
 
 def test_optimizer_objects_are_cloned_not_changed(blobs):

@@ -187,6 +187,80 @@ def col2im(cols, padded_shape, kernel_size, strides, out_size, out=None):
     return dXp
 
 
+def _axis_window(axis, offset, stride, length):
+    """Index picking element ``offset`` of each of ``length`` windows along ``axis``."""
+    index = [slice(None)] * 4
+    index[axis] = slice(offset, offset + stride * (length - 1) + 1, stride)
+    return tuple(index)
+
+
+def max_pool_axis(X, axis, pool, stride, length, out=None):
+    """Maximum over windows of ``pool`` values, ``stride`` apart, along one axis.
+
+    Max pooling is separable: the maximum over a ``ph x pw`` window is the
+    maximum over ``ph`` rows of the maxima over ``pw`` columns. Each of the
+    ``pool`` steps here compares strided views of the whole batch, so no
+    window is copied.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, h, w, c)
+    axis : {1, 2}
+    pool, stride, length : int
+        Window size, step and number of windows along ``axis``.
+    out : ndarray, optional
+        Preallocated result, ``X``'s shape with ``length`` along ``axis``.
+    """
+    if pool == stride == 1:
+        return X
+    first = X[_axis_window(axis, 0, stride, length)]
+    if out is None:
+        out = first.copy()
+    else:
+        np.copyto(out, first)
+    for offset in range(1, pool):
+        np.maximum(out, X[_axis_window(axis, offset, stride, length)], out=out)
+    return out
+
+
+def max_pool_axis_backward(X, Y, dY, axis, pool, stride, out=None):
+    """Gradient of :func:`max_pool_axis`: each window's ``dY`` goes to its first max.
+
+    ``remaining`` holds the part of ``dY`` not routed yet: offset ``u`` takes it
+    where it holds the window maximum and passes zero on. The first maximum
+    thus gets the whole gradient (as in TensorFlow and PyTorch) with no
+    arg-max array, and the last offset takes what is left without a
+    comparison (the maximum is there if it was nowhere before).
+    """
+    if pool == stride == 1:
+        return dY
+    length = Y.shape[axis]
+    if out is None:
+        out = np.empty(X.shape, dtype=dY.dtype)
+    overlapping = stride < pool
+    if not (pool == stride and length * stride == X.shape[axis]):
+        out.fill(0)  # some pixels are in no window, or in several
+    last_target = out[_axis_window(axis, pool - 1, stride, length)]
+    remaining = dY
+    for offset in range(pool - 1):
+        target = out[_axis_window(axis, offset, stride, length)]
+        hit = X[_axis_window(axis, offset, stride, length)] == Y
+        if overlapping:
+            share = remaining * hit
+            target += share
+            remaining = remaining - share
+        else:
+            np.multiply(remaining, hit, out=target)
+            # The rest of the gradient: into the last offset on the final step.
+            dest = last_target if offset == pool - 2 else None
+            remaining = np.subtract(remaining, target, out=dest)
+    if overlapping:
+        last_target += remaining
+    elif pool == 1:
+        np.copyto(last_target, dY)
+    return out
+
+
 def _pair(value, name):
     """An int or a pair of ints -> a pair of positive ints (Keras' convention)."""
     if isinstance(value, tuple | list):
@@ -431,10 +505,10 @@ class MaxPooling2D(Layer):
     Notes
     -----
     The gradient flows to the first maximum of each window (row-major order),
-    as in TensorFlow and PyTorch. Forward and backward loop over the
-    ``pool_h * pool_w`` window offsets (4 for the usual 2x2), each step a
-    vectorised operation on a strided view of all images: no copy of the
-    windows is made.
+    as in TensorFlow and PyTorch. Pooling is done separably, along the width
+    then the height (:func:`max_pool_axis`); each of the ``pool_w + pool_h``
+    steps is one vectorised operation on strided views of the whole batch, and
+    no window is copied.
 
     Examples
     --------
@@ -470,78 +544,43 @@ class MaxPooling2D(Layer):
         )
         return out_h, out_w, input_shape[2]
 
-    def _window_offsets(self, out_h, out_w):
-        """``(rows, cols)`` slices picking offset ``(u, v)`` of every window.
-
-        Offsets come in row-major order, so the first maximum found is the one
-        TensorFlow and PyTorch pick.
-        """
-        ph, pw = self.pool_size
-        sh, sw = self.strides
-        return [
-            (slice(u, u + sh * (out_h - 1) + 1, sh),
-             slice(v, v + sw * (out_w - 1) + 1, sw))
-            for u in range(ph)
-            for v in range(pw)
-        ]  # fmt: skip
-
     def forward(self, X, training=False):
         n, h, w, c = X.shape
         out_h, out_w, _ = self.output_shape(X.shape[1:])
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
         pads = window_padding((h, w), self.pool_size, self.strides, self.padding)
         (top, bottom), (left, right) = pads
-        padded_shape = (n, h + top + bottom, w + left + right, c)
-        out = self._buffer("Xp", padded_shape, X.dtype) if training else None
-        Xp = pad_images(X, pads, value=-np.inf, out=out)
-        offsets = self._window_offsets(out_h, out_w)
-        # Running maximum over the window offsets: each step compares strided
-        # (n, out_h, out_w, c) views of all images; no window is copied.
-        rows, cols = offsets[0]
+        hp, wp = h + top + bottom, w + left + right
         if training:
+            # Scratch arrays reused from batch to batch (Layer._buffer).
+            Xp = pad_images(
+                X, pads, -np.inf, self._buffer("Xp", (n, hp, wp, c), X.dtype)
+            )
+            B = self._buffer("B", (n, hp, out_w, c), X.dtype)
             Y = self._buffer("Y", (n, out_h, out_w, c), X.dtype)
-            np.copyto(Y, Xp[:, rows, cols, :])
         else:
-            Y = Xp[:, rows, cols, :].copy()
-        for rows, cols in offsets[1:]:
-            np.maximum(Y, Xp[:, rows, cols, :], out=Y)
-        # backward finds the arg-max again from (Xp, Y): cheaper than tracking
-        # it here, and Xp is the input itself when there is no padding.
-        self._cache = (Xp, Y, pads) if training else None
+            Xp = pad_images(X, pads, value=-np.inf)
+            B = Y = None
+        # Separable: the maxima over columns of each row, then over rows.
+        B = max_pool_axis(Xp, 2, pw, sw, out_w, out=B)
+        Y = max_pool_axis(B, 1, ph, sh, out_h, out=Y)
+        self._cache = (Xp, B, Y, pads) if training else None
         return Y
 
     def backward(self, dY):
-        Xp, Y, pads = self._pop_cache()
+        Xp, B, Y, pads = self._pop_cache()
         self._cache = None
         if not self.needs_input_grad:
             return None
-        _, out_h, out_w, _ = Y.shape
-        offsets = self._window_offsets(out_h, out_w)
-        overlapping = any(s < p for s, p in zip(self.strides, self.pool_size))
-        # Windows that tile the image exactly write every pixel once.
-        tiling = tuple(self.strides) == tuple(self.pool_size) and Xp.shape[1:3] == (
-            out_h * self.strides[0],
-            out_w * self.strides[1],
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        # Rows first, then columns within the chosen row: the gradient reaches
+        # the first maximum in row-major order.
+        dB = max_pool_axis_backward(
+            B, Y, dY, 1, ph, sh, out=self._buffer("dB", B.shape, dY.dtype)
         )
-        dXp = self._buffer("dXp", Xp.shape, dY.dtype)
-        if not tiling:
-            dXp.fill(0)
-        hit = self._buffer("hit", Y.shape, np.bool_)
-        taken = self._buffer("taken", Y.shape, np.bool_)
-        for k, (rows, cols) in enumerate(offsets):
-            # hit: offset k holds its window's maximum and no earlier offset did
-            # (ties go to the first maximum, as in TensorFlow and PyTorch).
-            np.equal(Xp[:, rows, cols, :], Y, out=hit)
-            if k == 0:
-                np.copyto(taken, hit)
-            else:
-                np.greater(hit, taken, out=hit)  # hit & ~taken
-                np.logical_or(taken, hit, out=taken)
-            target = dXp[:, rows, cols, :]
-            if overlapping:
-                target += dY * hit
-            else:
-                # Disjoint windows: each pixel receives at most one gradient.
-                np.multiply(dY, hit, out=target)
+        dXp = max_pool_axis_backward(
+            Xp, B, dB, 2, pw, sw, out=self._buffer("dXp", Xp.shape, dY.dtype)
+        )
         return crop(dXp, pads)
 
 

@@ -214,8 +214,9 @@ class Dense(Layer):
         if self.activation in (None, "identity", "linear"):
             dZ = dY
         elif self.activation == "relu":
-            dZ = self._buffer("dZ", dY.shape, dY.dtype)
-            np.multiply(dY, Y > 0, out=dZ)
+            # Y >= 0, so sign(Y) is the 0/1 derivative: no boolean temporary.
+            dZ = np.sign(Y, out=self._buffer("dZ", dY.shape, dY.dtype))
+            dZ *= dY
         else:
             dZ = self._activation_grad(Z, Y, dY)
         if self.trainable:

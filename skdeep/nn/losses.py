@@ -13,15 +13,27 @@ binary and categorical cross-entropy with their matching output activations
 """
 
 import numpy as np
-from .activations import log_softmax, sigmoid, softmax
+
+from .activations import sigmoid
 
 
 def _weights(n, sample_weight, dtype):
-    """Per-sample weights normalised to sum to 1 (uniform when None)."""
+    """Per-sample weights normalised to sum to 1, as a column (n, 1).
+
+    Uniform weights are the scalar ``1 / n``: the training loop calls the losses
+    once per mini-batch, and a scalar saves building and multiplying an array.
+    """
     if sample_weight is None:
-        return np.full(n, 1.0 / n, dtype=dtype)
+        return 1.0 / n
     sample_weight = np.asarray(sample_weight, dtype=dtype)
-    return sample_weight / sample_weight.sum()
+    return (sample_weight / sample_weight.sum())[:, None]
+
+
+def _weighted_sum(w, per_sample):
+    """sum_i w_i * per_sample_i for ``w`` from :func:`_weights`."""
+    if np.ndim(w) == 0:
+        return float(w * per_sample.sum())
+    return float(w[:, 0] @ per_sample)
 
 
 def binary_cross_entropy(Z, Y, sample_weight=None):
@@ -44,28 +56,38 @@ def binary_cross_entropy(Z, Y, sample_weight=None):
     w = _weights(Z.shape[0], sample_weight, Z.dtype)
     # -y log s(z) - (1 - y) log(1 - s(z)) = log(1 + e^z) - y z
     per_sample = np.sum(np.logaddexp(0, Z) - Y * Z, axis=1)
-    dZ = (sigmoid(Z) - Y) * w[:, None]
-    return float(w @ per_sample), dZ
+    dZ = sigmoid(Z)
+    dZ -= Y
+    dZ *= w
+    return _weighted_sum(w, per_sample), dZ
 
 
 def categorical_cross_entropy(Z, Y, sample_weight=None):
     """Mean multi-class cross-entropy of softmax outputs, from logits (notes 一.10).
 
-    ``Y`` is one-hot (or a probability distribution per row).
+    ``Y`` is one-hot (or a probability distribution per row). The softmax and its
+    logarithm share one ``exp``: with ``s = Z - max(Z)``, ``log p = s - log
+    sum(exp(s))`` is exact even where ``p`` underflows to 0.
     """
     w = _weights(Z.shape[0], sample_weight, Z.dtype)
-    per_sample = -np.sum(Y * log_softmax(Z), axis=1)
-    dZ = (softmax(Z) - Y) * w[:, None]
-    return float(w @ per_sample), dZ
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    shifted -= np.log(total)  # now log_softmax(Z)
+    per_sample = -np.einsum("ij,ij->i", Y, shifted)
+    exp /= total  # now softmax(Z)
+    exp -= Y
+    exp *= w
+    return _weighted_sum(w, per_sample), exp
 
 
 def squared_error(Z, Y, sample_weight=None):
     """Half the mean squared error, summed over outputs (scikit-learn's MLP loss)."""
     w = _weights(Z.shape[0], sample_weight, Z.dtype)
     residual = Z - Y
-    per_sample = 0.5 * np.sum(residual * residual, axis=1)
-    dZ = residual * w[:, None]
-    return float(w @ per_sample), dZ
+    per_sample = 0.5 * np.einsum("ij,ij->i", residual, residual)
+    residual *= w
+    return _weighted_sum(w, per_sample), residual
 
 
 LOSSES = {

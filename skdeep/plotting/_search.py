@@ -142,9 +142,9 @@ class SearchRoundsDisplay:
         if score_key not in search.cv_results_:
             # Multi-metric search: plot the metric the search refits on.
             score_key = f"mean_test_{search.refit}"
-            score_name = f"mean validation {search.refit}"
+            score_name = f"mean validation score\n({search.refit})"
         elif isinstance(getattr(search, "scoring", None), str):
-            score_name = f"mean validation {search.scoring}"
+            score_name = f"mean validation score\n({search.scoring})"
         display = cls(
             search.cv_results_,
             search.rounds_,
@@ -196,7 +196,7 @@ class SearchRoundsDisplay:
             fig, axes = plt.subplots(
                 nrows,
                 ncols,
-                figsize=(3.6 * ncols, 3.0 * nrows + 0.5),
+                figsize=(3.6 * ncols, 3.2 * nrows + 0.6),
                 squeeze=False,
                 sharey=True,
                 layout="constrained",
@@ -313,7 +313,10 @@ class SearchRoundsDisplay:
     def _round_label(self, r, n_rounds, n_candidates):
         label = f"round {r}: {n_candidates} candidates"
         if self.coarse_params and r < n_rounds - 1:
-            budget = ", ".join(f"{k}={v}" for k, v in self.coarse_params.items())
+            names = list(self.coarse_params)
+            budget = ", ".join(
+                f"{_short_name(k, names)}={v}" for k, v in self.coarse_params.items()
+            )
             label = f"{label} ({budget})"
         return label
 
@@ -411,7 +414,7 @@ def _short_name(param, params):
 def _score_label(score_key):
     if score_key == "mean_test_score":
         return "mean validation score"
-    return score_key.replace("mean_test_", "mean validation ").replace("_", " ")
+    return f"mean validation score\n({score_key.replace('mean_test_', '')})"
 
 
 def _log_scale(x, spaces):

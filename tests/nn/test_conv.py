@@ -195,6 +195,25 @@ def test_maxpool_matches_naive_loops(config):
     )
 
 
+@pytest.mark.parametrize("config", POOL_CONFIGS)
+def test_maxpool_ties_match_naive_first_maximum(config):
+    # Small integers: most windows hold their maximum several times. The
+    # gradient must go to the first one in row-major order, as np.argmax does.
+    h, w, c, pool, strides, padding = config
+    layer = MaxPooling2D(pool, strides=strides, padding=padding)
+    layer.build((h, w, c), None)
+    X = np.random.default_rng(0).integers(0, 3, size=(4, h, w, c)).astype(float)
+    Y = layer.forward(X, training=True)
+    pool = _pair(pool)
+    strides = pool if strides is None else _pair(strides)
+    expected, where = naive_maxpool(X, pool, strides, padding)
+    np.testing.assert_array_equal(Y, expected)
+    dY = np.random.default_rng(1).normal(size=Y.shape)
+    np.testing.assert_allclose(
+        layer.backward(dY), naive_maxpool_backward(X, dY, where), atol=1e-12
+    )
+
+
 def test_maxpool_ties_route_gradient_to_first_maximum():
     layer = MaxPooling2D(2)
     layer.build((2, 2, 1), None)
@@ -202,6 +221,11 @@ def test_maxpool_ties_route_gradient_to_first_maximum():
     layer.forward(X, training=True)
     dX = layer.backward(np.ones((1, 1, 1, 1)))
     np.testing.assert_array_equal(dX[0, :, :, 0], [[1, 0], [0, 0]])
+    # A tie between (0, 1) and (1, 0): row-major order picks (0, 1).
+    X = np.array([[0.0, 2.0], [2.0, 1.0]]).reshape(1, 2, 2, 1)
+    layer.forward(X, training=True)
+    dX = layer.backward(np.ones((1, 1, 1, 1)))
+    np.testing.assert_array_equal(dX[0, :, :, 0], [[0, 1], [0, 0]])
 
 
 def test_global_average_pooling_matches_mean():
