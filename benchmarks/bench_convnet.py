@@ -73,8 +73,6 @@ def _n_threads():
 def run_skdeep(n_samples, epochs, profile=False):
     import warnings
 
-    import numpy as np
-
     from skdeep import ConvNetClassifier
     from skdeep.layers import Conv2D, Dense, Flatten, MaxPooling2D
 
@@ -278,7 +276,8 @@ def main(argv=None):
         cells = [fmt.format(v) for v in values]
         if has_torch:
             ratio = values[0] / values[1]
-            cells.append(f"{ratio:.2f}x" + (" (higher is better)" if higher_is_better else ""))
+            note = " (higher is better)" if higher_is_better else ""
+            cells.append(f"{ratio:.2f}x{note}")
         rows.append((label, *cells))
 
     row("training, s / epoch", "epoch_seconds", "{:.3f}")
@@ -289,7 +288,8 @@ def main(argv=None):
             r["growth_mb"] = r["peak_rss_mb"] - r["baseline_rss_mb"]
     row("peak RSS added by training, MiB", "growth_mb", "{:.1f}")
     row("final training loss", "final_loss", "{:.4f}")
-    widths = [max(len(str(r[i])) for r in rows if i < len(r)) for i in range(len(rows[0]))]
+    n_columns = len(rows[0])
+    widths = [max(len(str(r[i])) for r in rows if i < len(r)) for i in range(n_columns)]
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
     if has_torch:

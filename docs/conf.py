@@ -11,12 +11,25 @@ generated from ``examples/*.py`` by sphinx-gallery, which runs every example.
 import os
 import re
 import sys
+import warnings
 from datetime import date
 
-import skdeep
+# The gallery's networks multiply small matrices: one BLAS thread runs them
+# fastest, and OpenBLAS's spinning threads slow them several times over on a
+# busy machine. Set before numpy is first imported (through skdeep).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-# Let autodoc import skdeep from a plain checkout as well as from an install.
+# Document the skdeep of this checkout, installed or not.
 sys.path.insert(0, os.path.abspath(".."))
+
+import skdeep  # noqa: E402
+
+# numpydoc parses every docstring once more for the signatures and warns about
+# the Keras-style layer sections that `_move_extra_sections` handles below.
+warnings.filterwarnings(
+    "ignore", message="Unknown section (Input|Output) Shape", category=UserWarning
+)
 
 project = "skdeep"
 author = "The skdeep developers"
@@ -89,6 +102,16 @@ _SKIP_MEMBER = re.compile(r"set_\w+_request")
 _EXTRA_SECTIONS = ("Input shape", "Output shape")
 
 
+# Docstrings skdeep inherits from scikit-learn (e.g. the ``n_features_in_``
+# property that numpydoc summarises in an Attributes table) use roles that
+# point into scikit-learn's glossary; render those terms as plain emphasis.
+_SKLEARN_TERM = re.compile(r":term:`([^`<]+?)(?:\s*<[^>]+>)?`")
+
+
+def _plain_sklearn_terms(app, what, name, obj, options, lines):
+    lines[:] = [_SKLEARN_TERM.sub(r"*\1*", line) for line in lines]
+
+
 def _skip_member(app, what, name, obj, skip, options):
     if _SKIP_MEMBER.fullmatch(name):
         return True
@@ -123,7 +146,11 @@ def _move_extra_sections(app, what, name, obj, options, lines):
     if not moved:
         return
     notes = next(
-        (j for j in range(len(out)) if out[j].strip() == "Notes" and _is_header(out, j)),
+        (
+            j
+            for j, line in enumerate(out)
+            if line.strip() == "Notes" and _is_header(out, j)
+        ),
         None,
     )
     if notes is None:
@@ -151,3 +178,5 @@ def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
     # Before numpydoc (priority 500) parses the sections.
     app.connect("autodoc-process-docstring", _move_extra_sections, priority=400)
+    # After numpydoc, which copies the inherited summaries into the tables.
+    app.connect("autodoc-process-docstring", _plain_sklearn_terms, priority=600)

@@ -291,11 +291,13 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             sample_weight = sample_weight.astype(dtype)
 
         random_state = check_random_state(self.random_state)
+        # Fitted attributes are only assigned once training succeeded.
         if first_call:
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-            self._history_rows = []
-            self._rng = np.random.default_rng(random_state.randint(2**31 - 1))
+            root_rng = np.random.default_rng(random_state.randint(2**31 - 1))
+            n_iter, history_rows = 0, []
+        else:
+            root_rng, n_iter = self._rng, self.n_iter_
+            history_rows = list(self._history_rows)
         n_restarts = self.n_restarts if first_call and not incremental else 1
         max_iter = 1 if incremental else self.max_iter
 
@@ -311,9 +313,9 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # One generator per restart; on a warm start or partial_fit the
         # shuffling stream continues from the previous call.
         if first_call:
-            rngs = [np.random.default_rng(s) for s in self._rng.spawn(n_restarts)]
+            rngs = [np.random.default_rng(s) for s in root_rng.spawn(n_restarts)]
         else:
-            rngs = [self._rng]
+            rngs = [root_rng]
 
         root = self._init_callback_context(
             max_subtasks=max_iter if n_restarts == 1 else n_restarts
@@ -364,7 +366,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 score=self._validation_score,
                 callbacks=task,
                 verbose=self.verbose,
-                first_epoch=self.n_iter_ + 1,
+                first_epoch=n_iter + 1,
+                restore_best=getattr(self, "restore_best_weights", True),
             )
             if n_restarts > 1:
                 task.end()
@@ -378,15 +381,15 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         network.release_buffers()
         self.network_ = network
         self.optimizer_ = optimizer
-        self.n_iter_ += result.n_epochs
-        self._history_rows.extend(history)
-        self.loss_curve_.extend(row["loss"] for row in history)
+        history_rows.extend(history)
+        self._rng = root_rng
+        self._history_rows = history_rows
+        self.n_iter_ = n_iter + result.n_epochs
+        self.loss_curve_ = [row["loss"] for row in history_rows]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.best_loss_ = result.best_loss
         self.validation_scores_ = (
-            [row["val_score"] for row in self._history_rows]
-            if self.early_stopping
-            else None
+            [row["val_score"] for row in history_rows] if self.early_stopping else None
         )
         self.out_activation_ = OUTPUT_ACTIVATION[self._loss_name]
         callbacks.end()

@@ -22,7 +22,9 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .nn.activations import log_sigmoid, log_softmax
 from .nn.losses import binary_cross_entropy, categorical_cross_entropy
-from .utils._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
+from .utils._persistence import PersistenceMixin, all_or_nothing
+from .utils._sklearn_compat import Interval, StrOptions, _fit_context
+from .utils._validation import validate_numeric, warn_unseen_labels
 
 # Standard deviation of the random initial weights (notes 一.3: "start from random
 # weights"). Small, so that the start barely biases the solution.
@@ -32,8 +34,12 @@ _INIT_SCALE = 0.01
 _SLACK = 1e-12
 
 
-class _LinearClassifier(ClassifierMixin, BaseEstimator):
-    """Shared plumbing: input checks, label encoding, scores and prediction."""
+class _LinearClassifier(ClassifierMixin, PersistenceMixin, BaseEstimator):
+    """Shared plumbing: input checks, label encoding, scores and prediction.
+
+    A fit that raises leaves the estimator as it was (``all_or_nothing``), and
+    pickles record the skdeep version (``PersistenceMixin``).
+    """
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -49,7 +55,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         continue from them.
         """
         first_call = not (hasattr(self, "coef_") and (incremental or self.warm_start))
-        X, y = validate_data(self, X, y, reset=first_call, dtype=np.float64)
+        X, y = validate_numeric(self, X, y, reset=first_call, dtype=np.float64)
         check_classification_targets(y)
         name = type(self).__name__
         if not first_call:
@@ -91,8 +97,26 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_numeric(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_.T + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``(X, y)``; labels never seen in fit count as errors
+        and raise a warning.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        warn_unseen_labels(self, y)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def decision_function(self, X):
         """Signed scores ``Wx + b``: positive for the second class when binary.
@@ -358,6 +382,7 @@ class PerceptronClassifier(_LinearClassifier):
         """
         return self._fit(X, y, classes=classes, incremental=True)
 
+    @all_or_nothing
     def _fit(self, X, y, classes, incremental):
         first_call, X, y, classes = self._prepare(X, y, classes, incremental)
         T, _ = self._targets(y, classes)
@@ -401,7 +426,7 @@ class PerceptronClassifier(_LinearClassifier):
                     "last one); the data may not be linearly separable (see "
                     "n_iter_no_change).",
                     ConvergenceWarning,
-                    stacklevel=4,
+                    stacklevel=5,  # past all_or_nothing, fit and _fit_context
                 )
         self.classes_ = classes
         self.coef_, self.intercept_ = W, b
@@ -682,6 +707,7 @@ class LogisticGD(_LinearClassifier):
             )
         return sample_weight
 
+    @all_or_nothing
     def _fit(self, X, y, classes, sample_weight, incremental):
         first_call, X, y, classes = self._prepare(X, y, classes, incremental)
         Y, y_index = self._targets(y, classes)
@@ -760,8 +786,9 @@ class LogisticGD(_LinearClassifier):
 
     @staticmethod
     def _warn(message):
-        # Point at the caller of fit: past _warn, _fit, fit and _fit_context.
-        warnings.warn(message, ConvergenceWarning, stacklevel=5)
+        # Point at the caller of fit: past _warn, _fit, all_or_nothing, fit and
+        # _fit_context.
+        warnings.warn(message, ConvergenceWarning, stacklevel=6)
 
     def _objective(self, data, W, b, scale=1.0):
         """``scale * E(W, b)`` plus the penalties, and the gradient of its smooth

@@ -60,14 +60,15 @@ def _narrow_interval(low, high, values, best, *, shrink, log):
     most ``shrink`` times the old width (centred on ``best`` when their span is
     wider), and clipped to the old range."""
     to_scale, from_scale = (np.log, np.exp) if log else (float, float)
-    low, high, best = to_scale(low), to_scale(high), to_scale(best)
+    width = to_scale(high) - to_scale(low)
     values = [to_scale(v) for v in values]
-    width = high - low
     new_low = min(values) - _MARGIN * width
     new_high = max(values) + _MARGIN * width
     if shrink is not None and new_high - new_low > shrink * width:
+        best = to_scale(best)
         new_low, new_high = best - shrink * width / 2, best + shrink * width / 2
-    return from_scale(max(new_low, low)), from_scale(min(new_high, high))
+    # Clip on the original scale, so that a bound kept is kept exactly.
+    return max(from_scale(new_low), low), min(from_scale(new_high), high)
 
 
 def _index_of(options, value):

@@ -22,6 +22,11 @@ pytest.importorskip("matplotlib")
 @pytest.mark.parametrize("script", EXAMPLES, ids=[path.name for path in EXAMPLES])
 def test_example_runs(script, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg")
+    # Under `pytest -n 2` two examples run at once on two cores: one BLAS thread
+    # each, or OpenBLAS's spinning threads oversubscribe the cores and the
+    # small matrix products of these networks run several times slower.
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     # Run from a scratch directory so that nothing an example writes lands in
     # the repository.
     result = subprocess.run(

@@ -37,6 +37,9 @@ from skdeep.plotting import (  # noqa: E402
     TrainingHistoryDisplay,
 )
 
+# The tiny models below train for a few epochs on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 @pytest.fixture(autouse=True)
 def close_figures():
@@ -116,8 +119,7 @@ def test_history_from_pipeline_and_given_axes(blobs):
         StandardScaler(), MLPNetClassifier(hidden_layer_sizes=(4,), max_iter=5)
     )
     pipe.set_params(mlpnetclassifier__random_state=0)
-    with pytest.warns(Warning):  # ConvergenceWarning: 5 epochs
-        pipe.fit(X, y)
+    pipe.fit(X, y)
     _, ax = plt.subplots()
     # No validation data: one panel, training loss only.
     display = TrainingHistoryDisplay.from_estimator(pipe, ax=ax, name="five epochs")

@@ -147,6 +147,37 @@ class Sequential:
                     is_weight.append(name == "W")
         return params, grads, is_weight
 
+    def flat_trainable(self):
+        """Gather the trained arrays into one contiguous array, and their
+        gradients into another; return ``(flat_params, flat_grads)``.
+
+        The layers' ``params`` and ``grads`` entries become views into the two
+        arrays, so an optimizer step is a dozen whole-array operations instead
+        of a dozen per array. Layers keep working unchanged as long as they read
+        ``params`` at each call and write into the existing ``grads`` arrays
+        (the layer contract). Called by the trainer at the start of each fit:
+        copies and unpickled networks get fresh flat arrays.
+        """
+        trained = [
+            (layer, name)
+            for layer in self.layers
+            if self._is_trained(layer)
+            for name in layer.params
+        ]
+        size = sum(layer.params[name].size for layer, name in trained)
+        flat_params = np.empty(size, dtype=self.dtype)
+        flat_grads = np.zeros(size, dtype=self.dtype)
+        start = 0
+        for layer, name in trained:
+            p = layer.params[name]
+            stop = start + p.size
+            view = flat_params[start:stop].reshape(p.shape)
+            view[...] = p
+            layer.params[name] = view
+            layer.grads[name] = flat_grads[start:stop].reshape(p.shape)
+            start = stop
+        return flat_params, flat_grads
+
     def get_weights(self):
         """Copies of every layer's parameters, in layer order (as Keras)."""
         return [p.copy() for layer in self.layers for p in layer.params.values()]

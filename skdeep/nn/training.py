@@ -31,7 +31,9 @@ class Trainer:
     loss : callable
         ``loss(Z, Y, sample_weight) -> (loss, dZ)`` from :mod:`skdeep.nn.losses`.
     optimizer : Optimizer
-        Updates the trainable arrays in place.
+        Updates the trainable arrays in place. It is given one flat array of
+        all of them (see ``Sequential.flat_trainable``), so its state is one
+        array per moment.
     batch_size : int or None
         Mini-batch size; None is full-batch gradient descent.
     alpha, l1 : float
@@ -43,6 +45,25 @@ class Trainer:
         ``augment(X_batch, rng) -> X_batch``, applied to training batches only.
     rng : numpy.random.Generator
         Shuffling (and augmentation) randomness.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.layers import Dense
+    >>> from skdeep.nn.losses import squared_error
+    >>> from skdeep.nn.network import Sequential
+    >>> from skdeep.nn.optimizers import SGD
+    >>> from skdeep.nn.training import Trainer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(64, 2))
+    >>> Y = X @ np.array([[2.0], [-1.0]])
+    >>> net = Sequential([Dense(1)], dtype=np.float64)
+    >>> net.build((2,), rng)
+    (1,)
+    >>> trainer = Trainer(net, squared_error, SGD(0.1), batch_size=16, rng=rng)
+    >>> losses = [trainer.train_epoch(X, Y) for _ in range(30)]
+    >>> bool(losses[-1] < 1e-3 < losses[0])
+    True
     """
 
     def __init__(
@@ -67,6 +88,7 @@ class Trainer:
         self.clipnorm = clipnorm
         self.augment = augment
         self.rng = rng
+        self._flat_params, self._flat_grads = network.flat_trainable()
         self._params, self._grads, is_weight = network.trainable_params()
         self._weights = [p for p, w in zip(self._params, is_weight) if w]
         self._weight_grads = [g for g, w in zip(self._grads, is_weight) if w]
@@ -148,7 +170,7 @@ class Trainer:
                 self._add_penalty_grads()
             if self.clipnorm is not None:
                 self._clip()
-            self.optimizer.step(self._params, self._grads)
+            self.optimizer.step([self._flat_params], [self._flat_grads])
         return total / n
 
     def evaluate(self, X, Y, sample_weight=None):
@@ -295,6 +317,7 @@ def run_epochs(
     callbacks=None,
     verbose=0,
     first_epoch=1,
+    restore_best=True,
 ):
     """Train for up to ``max_iter`` epochs, then restore the best weights.
 
@@ -317,6 +340,10 @@ def run_epochs(
         Print a line per epoch if > 0.
     first_epoch : int
         Number of the first epoch (warm starts continue the count).
+    restore_best : bool
+        Restore the best epoch's weights at the end (Keras'
+        ``restore_best_weights``); False keeps the last epoch's. Divergence
+        always restores them.
 
     Returns
     -------
@@ -368,7 +395,7 @@ def run_epochs(
         if stopper.should_stop:
             stop_reason = "converged"
             break
-    if stop_reason != "diverged":
+    if stop_reason != "diverged" and restore_best:
         best.restore()
     return RunResult(n_epochs, stopper.best, stop_reason)
 
