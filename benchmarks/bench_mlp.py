@@ -18,6 +18,11 @@ median fit time of each is reported, which evens out a busy machine. Printed:
   which is the same for both libraries, divided by the fit time,
 - with ``--profile``, where skdeep's fit time goes (cProfile, by own time).
 
+BLAS threads: by default both libraries use all of OpenBLAS's threads. On a
+machine shared with other busy processes, OpenBLAS threads spin waiting for one
+another and both fits slow down several-fold, erratically; ``--threads 1`` gives
+the steady comparison.
+
 Usage::
 
     python benchmarks/bench_mlp.py                  # 5 rounds

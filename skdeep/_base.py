@@ -6,6 +6,13 @@
 ``get_weights``, ``history_``, ...). :class:`NetworkClassifierMixin` and
 :class:`NetworkRegressorMixin` turn targets into network outputs and back.
 
+``fit`` and ``partial_fit`` run under scikit-learn's ``_fit_context``, which
+validates the parameters and also opens ``sklearn.callback``'s callback
+management context (the job of ``sklearn.callback.with_callbacks``): callbacks
+are torn down even when fitting fails. Predictions are computed in float64
+from the (float32 by default) weights, so a row's output does not depend on
+the rows batched with it.
+
 Subclass hooks
 --------------
 A network estimator is ``class MyNet(NetworkClassifierMixin, BaseNetwork)`` that
@@ -29,6 +36,12 @@ defines ``__init__`` (plain assignments), ``_parameter_constraints`` (start from
     the optimizer skips them, they get no weight gradients, and back-propagation
     stops at the lowest trainable layer (layers below it run in inference mode).
     Restarts re-initialise only the unbuilt layers.
+
+    *Layer contract.* During training the trainable arrays are gathered into one
+    flat buffer (``Sequential.flat_trainable``) and ``layer.params`` /
+    ``layer.grads`` become views into it: a layer must read its weights from
+    ``self.params`` at every call and write gradients into the existing
+    ``self.grads`` arrays (``out=``), never rebind them outside ``build``.
 
 ``_validate_X(self, X, reset)``
     Return X as a float array shaped for the network input (``(n, n_features)``
@@ -86,13 +99,14 @@ from .nn.training import (
     Trainer,
     run_epochs,
 )
+from .utils._persistence import PersistenceMixin, all_or_nothing
 from .utils._sklearn_compat import (
     Interval,
     Options,
     StrOptions,
     _fit_context,
-    validate_data,
 )
+from .utils._validation import name_argument, validate_numeric, warn_unseen_labels
 
 _HISTORY_COLUMNS = [
     "epoch",
@@ -160,6 +174,20 @@ class NetworkSummary(pd.DataFrame):
         return pd.DataFrame(self)._repr_html_()
 
 
+def _check_range(A, name, dtype):
+    """Refuse finite values that become infinite in the weights' ``dtype``."""
+    limit = float(np.finfo(dtype).max)
+    if A.dtype.itemsize > np.dtype(dtype).itemsize and A.size:
+        largest = max(float(A.max()), -float(A.min()))
+        if largest > limit:
+            raise ValueError(
+                f"{name} has values up to {largest:.3g}, beyond the range of "
+                f"dtype={np.dtype(dtype).name} (+-{limit:.3g}) in which the network "
+                f"computes. Scale {name} (e.g. with StandardScaler) or pass "
+                "dtype=np.float64."
+            )
+
+
 def _check_sample_weight(sample_weight, n_samples):
     """Validate ``sample_weight`` into a new float64 array of shape (n_samples,)."""
     if isinstance(sample_weight, Real):
@@ -187,10 +215,14 @@ def _check_sample_weight(sample_weight, n_samples):
     return sample_weight
 
 
-class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseNetwork(
+    CallbackSupportMixin, PersistenceMixin, BaseEstimator, metaclass=ABCMeta
+):
     """Base class of the network estimators; see the module docstring for the hooks.
 
-    Not to be used directly.
+    A call to ``fit`` or ``partial_fit`` that raises leaves the estimator as it
+    was (``all_or_nothing``); pickles record the skdeep version
+    (``PersistenceMixin``). Not to be used directly.
     """
 
     _parameter_constraints: dict = {
@@ -225,7 +257,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Fresh layers for one network, ending in ``Dense(n_outputs)`` (logits)."""
 
     def _validate_X(self, X, reset):
-        return validate_data(
+        return validate_numeric(
             self, X, reset=reset, dtype=[np.float32, np.float64], order="C"
         )
 
@@ -267,6 +299,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return network
 
+    @all_or_nothing
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         first_call = not (
             hasattr(self, "network_") and (incremental or self.warm_start)
@@ -285,6 +318,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         sample_weight = self._output_sample_weight(y, sample_weight, incremental)
 
         dtype = self.dtype if first_call else self.network_.dtype
+        _check_range(X, "X", dtype)
+        _check_range(Y, "y", dtype)
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(Y, dtype=dtype)
         if sample_weight is not None:
@@ -398,7 +433,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,  # past all_or_nothing and fit
             )
         return self
 
@@ -520,7 +555,8 @@ class NetworkClassifierMixin(ClassifierMixin):
             ):
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in "
-                    f"the data; received only one class: {binarizer.classes_[0]!r}."
+                    f"the data; received only one class: "
+                    f"{binarizer.classes_.tolist()[0]!r}."
                 )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
@@ -532,15 +568,15 @@ class NetworkClassifierMixin(ClassifierMixin):
             np.sort(np.asarray(classes)), np.sort(self.classes_)
         ):
             raise ValueError(
-                f"`classes`={list(classes)!r} is not the same as on the first call "
-                f"to partial_fit: {list(self.classes_)!r}."
+                f"`classes`={np.asarray(classes).tolist()!r} is not the same as on "
+                f"the first call to partial_fit: {self.classes_.tolist()!r}."
             )
         if self._label_binarizer.y_type_ != "multilabel-indicator":
             unseen = np.setdiff1d(unique_labels(y), self.classes_)
             if unseen.size:
                 raise ValueError(
-                    f"y contains classes {list(unseen)!r} not seen in the first fit "
-                    f"(classes_={list(self.classes_)!r})."
+                    f"y contains classes {unseen.tolist()!r} not seen in the first "
+                    f"fit (classes_={self.classes_.tolist()!r})."
                 )
         return self._label_binarizer.transform(y)
 
@@ -617,6 +653,24 @@ class NetworkClassifierMixin(ClassifierMixin):
                 "`classes` must be passed on the first call to partial_fit."
             )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``(X, y)``; labels never seen in fit count as errors
+        and raise a warning.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        warn_unseen_labels(self, y)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def decision_function(self, X):
         """The network's logits.
@@ -704,9 +758,12 @@ class NetworkRegressorMixin(RegressorMixin):
     error, one output per target column."""
 
     def _validate_targets(self, y, first_call, classes):
-        y = check_array(
-            y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y"
-        )
+        try:
+            y = check_array(
+                y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y"
+            )
+        except (TypeError, ValueError) as exc:
+            name_argument(exc, y, "y")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if first_call:
             self.n_outputs_ = Y.shape[1]

@@ -20,7 +20,8 @@ from .augmentation import ImageAugmenter
 from .nn.conv import Conv2D, MaxPooling2D
 from .nn.layers import Dense, Flatten, Layer
 from .nn.network import Sequential
-from .utils._sklearn_compat import Interval, validate_data
+from .utils._sklearn_compat import Interval
+from .utils._validation import name_argument, validate_numeric
 
 # Output activations that the loss applies to the logits: a final Dense layer
 # with one of them (Keras style, as in the notes) is read as the output layer.
@@ -335,13 +336,16 @@ Optimizer, default='rmsprop'
         image_shape = None
         ndim = getattr(X, "ndim", None)
         if ndim is None and isinstance(X, list | tuple):
-            ndim = np.ndim(X)  # nested lists of images
+            try:
+                ndim = np.ndim(X)  # nested lists of images
+            except ValueError as exc:  # ragged lists
+                name_argument(exc, X, "X")
         if ndim in (3, 4):
             # Images: validate them as flat rows (NaN, dtype, n_features_in_).
             X = np.asarray(X)
             image_shape = X.shape[1:] + ((1,) if X.ndim == 3 else ())
             X = X.reshape(X.shape[0], -1)
-        X = validate_data(
+        X = validate_numeric(
             self, X, reset=reset, dtype=[np.float32, np.float64], order="C"
         )
         n_samples, n_features = X.shape

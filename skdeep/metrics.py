@@ -124,7 +124,10 @@ def _sensitivity_specificity(
         labels=labels,
         samplewise=average == "samples",
     )
-    tn, fp, fn, tp = mcm.reshape(-1, 4).T
+    # With float sample weights, scikit-learn derives TN, FP and FN by
+    # subtraction, which can leave -1e-16 where 0 is meant (a score just
+    # outside [0, 1]): clip the rounding away.
+    tn, fp, fn, tp = np.maximum(mcm, 0).reshape(-1, 4).T
     support = tp + fn
     if which == "sensitivity":
         numerator, denominator = tp, tp + fn
@@ -444,7 +447,10 @@ def sensitivity_specificity_report(
     mcm = multilabel_confusion_matrix(
         y_true, y_pred, sample_weight=sample_weight, labels=labels
     )
-    tn, fp, fn, tp = mcm.reshape(-1, 4).T
+    # With float sample weights, scikit-learn derives TN, FP and FN by
+    # subtraction, which can leave -1e-16 where 0 is meant (a score just
+    # outside [0, 1]): clip the rounding away.
+    tn, fp, fn, tp = np.maximum(mcm, 0).reshape(-1, 4).T
     kwargs = {"average": None, "zero_division": zero_division}
     sensitivity = _divide(tp, tp + fn, metric="Sensitivity", modifier="true", **kwargs)
     specificity = _divide(

@@ -544,3 +544,25 @@ def test_digits_pytorch_reference_accuracy(digits):
             scores.append(float(np.mean(predicted == y_test)))
     # The figure the skdeep test compares with.
     assert np.mean(scores) == pytest.approx(TORCH_DIGITS_ACCURACY, abs=0.003)
+
+
+def test_strided_conv_global_average_pooling_and_pickle(digits):
+    import pickle
+
+    from skdeep.layers import GlobalAveragePooling2D
+
+    X, y = digits[0][:120], digits[1][:120]
+    layers = [
+        Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+        MaxPooling2D(3, strides=1, padding="same"),
+        Dropout(0.1),
+        GlobalAveragePooling2D(),
+    ]
+    clf = ConvNetClassifier(layers, max_iter=2, dtype=np.float64, random_state=0)
+    clf.fit(X, y)
+    assert clf.summary()["output_shape"].tolist() == [
+        (None, 4, 4, 8), (None, 4, 4, 8), (None, 4, 4, 8), (None, 8), (None, 10),
+    ]  # fmt: skip
+    assert clf.network_.layers[0].params["W"].dtype == np.float64
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))

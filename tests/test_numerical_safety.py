@@ -196,14 +196,9 @@ def test_a_diverging_network_stops_restores_finite_weights_and_warns(make):
     assert all(np.isfinite(w).all() for w in estimator.get_weights())
     assert np.isfinite(estimator.loss_curve_).all()
     assert np.isfinite(estimator.predict(X_UNSCALED)).all()
-    # The optimizer state of the diverged run is dropped with it, so training
-    # can go on from the restored weights (with a smaller step).
+    # The velocities and moments of the diverged run are dropped with it: a
+    # continued fit does not inherit them.
     assert not hasattr(estimator.optimizer_, "state_")
-    estimator.set_params(learning_rate=1e-3, warm_start=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DivergenceWarning)
-        estimator.fit(X_UNSCALED / 10, y)
-    assert all(np.isfinite(w).all() for w in estimator.get_weights())
 
 
 def test_a_diverging_linear_model_raises_or_backs_off():
@@ -232,7 +227,8 @@ def test_a_failed_divergent_fit_leaves_no_model():
 
 def test_float64_inputs_beyond_float32_are_refused_by_float32_networks():
     # 1e300 fits in float64 but is inf in the float32 weights' type.
-    with pytest.raises(ValueError, match=r"X has values up to 1e\+300.*float32"):
+    match = r"X has values up to .*e\+300, beyond the range of dtype=float32"
+    with pytest.raises(ValueError, match=match):
         MLPNetClassifier(max_iter=2).fit(X * 1e300, Y3)
     MLPNetClassifier(max_iter=2, dtype=np.float64).fit(X * 1e300, Y3)
 

@@ -77,6 +77,15 @@ class Layer:
             )
         return self._cache
 
+    def _check_input(self, X, ndim, n_last):
+        """Refuse a batch that cannot be the input the layer was built for."""
+        if X.ndim != ndim or X.shape[-1] != n_last:
+            raise ValueError(
+                f"{type(self).__name__} was built for inputs of shape "
+                f"{getattr(self, 'input_shape_', None)}; received X of shape "
+                f"{X.shape}."
+            )
+
     def _buffer(self, name, shape, dtype):
         """A scratch array kept between batches, reallocated only when its shape
         or dtype changes (e.g. for the smaller last batch of an epoch)."""
@@ -191,6 +200,7 @@ class Dense(Layer):
 
     def forward(self, X, training=False):
         W, b = self.params["W"], self.params["b"]
+        self._check_input(X, 2, W.shape[0])
         if training:
             Z = self._buffer("Z", (X.shape[0], self.units), W.dtype)
             np.matmul(X, W, out=Z)

@@ -12,12 +12,23 @@ an optimizer object can be an estimator's hyperparameter and be searched over
 (``optimizer__learning_rate``). They have no fitting machinery.
 """
 
+import math
+from numbers import Real
+
 import numpy as np
 from sklearn.base import BaseEstimator
+
+_POSITIVE = (lambda v: 0 < v < math.inf, "a positive finite number")
+_NON_NEGATIVE = (lambda v: 0 <= v < math.inf, "a non-negative finite number")
+_FRACTION = (lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 class Optimizer(BaseEstimator):
     """Base class: hyperparameters in ``__init__``, in-place updates in ``step``."""
+
+    # Hyperparameter -> (check, what it must be), verified on the first step:
+    # not in __init__, which set_params and clone bypass.
+    _hyperparameter_checks: dict = {}
 
     def step(self, params, grads):
         """Update each ``params[i]`` in place from ``grads[i]``.
@@ -30,12 +41,24 @@ class Optimizer(BaseEstimator):
             Their gradients, same shapes.
         """
         if not hasattr(self, "state_"):
+            self._check_hyperparameters()
             self.state_ = self._init_state(params)
         self._update(params, grads, self.state_)
 
     def reset(self):
         """Forget the state (velocities, moments, step count)."""
         self.__dict__.pop("state_", None)
+
+    def _check_hyperparameters(self):
+        for name, (check, expected) in self._hyperparameter_checks.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not check(
+                value
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}: `{name}` must be {expected}; received "
+                    f"{name}={value!r}."
+                )
 
     def _init_state(self, params):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -79,6 +102,8 @@ class SGD(Optimizer):
     >>> w
     array([0.9, 2.1])
     """
+
+    _hyperparameter_checks = {"learning_rate": _POSITIVE, "momentum": _FRACTION}
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         self.learning_rate = learning_rate
@@ -143,6 +168,13 @@ class Adam(Optimizer):
     array([0.9, 2.1])
     """
 
+    _hyperparameter_checks = {
+        "learning_rate": _POSITIVE,
+        "beta_1": _FRACTION,
+        "beta_2": _FRACTION,
+        "epsilon": _NON_NEGATIVE,
+    }
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
@@ -204,6 +236,12 @@ class RMSProp(Optimizer):
     >>> w
     array([0.9])
     """
+
+    _hyperparameter_checks = {
+        "learning_rate": _POSITIVE,
+        "rho": _FRACTION,
+        "epsilon": _NON_NEGATIVE,
+    }
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
         self.learning_rate = learning_rate

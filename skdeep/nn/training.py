@@ -369,6 +369,9 @@ def run_epochs(
         monitored = loss if validation is None else val_loss
         if not (math.isfinite(monitored) and network.weights_finite()):
             best.restore()
+            # The velocities and moments belong to the diverged trajectory:
+            # continuing from the restored weights starts them afresh.
+            trainer.optimizer.reset()
             _warn_divergence(epoch, stopper.best_epoch, loss)
             if callbacks is not None:
                 callbacks.epoch_end()

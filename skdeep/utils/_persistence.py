@@ -194,12 +194,14 @@ def rollback_on_error(estimator):
     one set of weights and optimizer moments.
     """
     params = estimator.get_params(deep=False)
-    saved = {
+    saved = dict(vars(estimator))
+    fitted = {
         name: value
-        if name in params or name.startswith(_CALLBACK_ATTRIBUTES)
-        else copy.deepcopy(value)
-        for name, value in vars(estimator).items()
+        for name, value in saved.items()
+        if name not in params and not name.startswith(_CALLBACK_ATTRIBUTES)
     }
+    # One deepcopy call, so that objects shared between attributes stay shared.
+    saved.update(copy.deepcopy(fitted))
     try:
         yield
     except BaseException:
