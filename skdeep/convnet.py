@@ -44,6 +44,24 @@ def default_layers(input_shape):
     are ``min(3, h) x min(3, w)`` and pooling windows shrink (or pooling is
     skipped) on small inputs, so that any input works: 28x28 images as well as
     the ``(1, n_features, 1)`` signals that 2-D rows become.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(height, width, channels)`` of one image.
+
+    Returns
+    -------
+    layers : list of Layer
+        New, unbuilt layers (the output layer is added by the estimator).
+
+    Examples
+    --------
+    >>> from skdeep.convnet import default_layers
+    >>> [type(layer).__name__ for layer in default_layers((28, 28, 1))]
+    ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense']
+    >>> default_layers((1, 4, 1))[0].kernel_size  # 1-D signals: (1, k) kernels
+    (1, 3)
     """
     layers, shape = [], tuple(input_shape)
     for filters in (32, 64):

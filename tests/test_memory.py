@@ -22,7 +22,7 @@ import pytest
 from skdeep import ConvNetClassifier
 from skdeep.layers import Conv2D, Dense, Flatten, MaxPooling2D
 
-EPOCHS = 10
+EPOCHS = 8
 KIB = 1024
 
 

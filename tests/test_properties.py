@@ -28,7 +28,7 @@ from skdeep.nn.layers import Dense
 
 SHAPE_EXAMPLES = 150
 GRADIENT_EXAMPLES = 30
-METRIC_EXAMPLES = 150
+METRIC_EXAMPLES = 100
 
 sizes = st.integers(1, 12)
 windows = st.integers(1, 5)

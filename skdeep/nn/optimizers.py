@@ -18,7 +18,6 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
-_POSITIVE = (lambda v: 0 < v < math.inf, "a positive finite number")
 _NON_NEGATIVE = (lambda v: 0 <= v < math.inf, "a non-negative finite number")
 _FRACTION = (lambda v: 0 <= v < 1, "a number in [0, 1)")
 
@@ -103,7 +102,7 @@ class SGD(Optimizer):
     array([0.9, 2.1])
     """
 
-    _hyperparameter_checks = {"learning_rate": _POSITIVE, "momentum": _FRACTION}
+    _hyperparameter_checks = {"learning_rate": _NON_NEGATIVE, "momentum": _FRACTION}
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         self.learning_rate = learning_rate
@@ -169,7 +168,7 @@ class Adam(Optimizer):
     """
 
     _hyperparameter_checks = {
-        "learning_rate": _POSITIVE,
+        "learning_rate": _NON_NEGATIVE,
         "beta_1": _FRACTION,
         "beta_2": _FRACTION,
         "epsilon": _NON_NEGATIVE,
@@ -238,7 +237,7 @@ class RMSProp(Optimizer):
     """
 
     _hyperparameter_checks = {
-        "learning_rate": _POSITIVE,
+        "learning_rate": _NON_NEGATIVE,
         "rho": _FRACTION,
         "epsilon": _NON_NEGATIVE,
     }
