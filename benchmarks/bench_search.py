@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from skdeep import CoarseToFineSearchCV, MLPNetClassifier
 
-MAX_ITER = 30  # epochs of a full-budget fit
+MAX_ITER = 100  # epochs of a full-budget fit (fewer if the loss stops improving)
 COARSE_ITER = 5  # epochs of a coarse-round fit
 N_CANDIDATES = 24
 N_ROUNDS = 3
