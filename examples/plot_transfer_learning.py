@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Transfer learning: the notes' four cases on the digits
-=====================================================
+======================================================
 
 A network trained on one task can start another (notes 三.10). How much of it
 to reuse, and whether to keep its weights fixed, depends on two things: how

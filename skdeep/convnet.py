@@ -203,7 +203,7 @@ Optimizer, default='rmsprop'
         ``(height, width, channels)`` of the images the network reads.
     n_features_in_ : int
         Number of values per sample (``height * width * channels``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` is a DataFrame with string columns.
     network_ : skdeep.nn.network.Sequential
         The trained network (its output layer gives logits).

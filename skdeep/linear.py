@@ -282,7 +282,7 @@ class PerceptronClassifier(_LinearClassifier):
         Number of epochs run since the weights were initialised.
     n_features_in_ : int
         Number of features seen during `fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during `fit`; only when X has string column names.
 
     See Also
@@ -547,7 +547,7 @@ class LogisticGD(_LinearClassifier):
         Number of epochs run since the weights were initialised.
     n_features_in_ : int
         Number of features seen during `fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during `fit`; only when X has string column names.
 
     See Also

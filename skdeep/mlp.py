@@ -117,7 +117,7 @@ default='adam'
 _ATTRIBUTES_DOC = """
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` has string column names.
     network_ : skdeep.nn.network.Sequential
         The trained network (its output layer gives logits).
