@@ -64,6 +64,7 @@ a subclass must define them all in ``__init__``.
 """
 
 import copy
+import math
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -111,6 +112,7 @@ from .utils._validation import name_argument, validate_numeric, warn_unseen_labe
 _HISTORY_COLUMNS = [
     "epoch",
     "loss",
+    "score",
     "val_loss",
     "val_score",
     "learning_rate",
@@ -267,8 +269,9 @@ class BaseNetwork(
     # Provided by the classifier / regressor mixins:
     # _validate_targets(y, first_call, classes) -> Y (n, n_outputs) float array
     # _output_sample_weight(y, sample_weight, incremental) -> weights or None
-    # _stratify(y) -> labels for a stratified validation split, or None
-    # _validation_score(Y, Z, sample_weight) -> float
+    # _split_labels(y) -> class labels the validation split must respect, or None
+    # _validation_score(Y, Z, sample_weight) -> float or None (training and
+    #     validation score)
 
     # ------------------------------------------------------------------
     # Fitting
@@ -423,6 +426,10 @@ class BaseNetwork(
         self.loss_curve_ = [row["loss"] for row in history_rows]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.best_loss_ = result.best_loss
+        if result.best_epoch is not None:
+            self.best_epoch_ = result.best_epoch
+        elif first_call:
+            self.best_epoch_ = None  # diverged at once: the initial weights
         self.validation_scores_ = (
             [row["val_score"] for row in history_rows] if self.early_stopping else None
         )
@@ -438,25 +445,78 @@ class BaseNetwork(
         return self
 
     def _split_validation(self, X, Y, y, sample_weight, random_state):
-        """Hold out ``validation_fraction`` of the data (stratified for classifiers)."""
-        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-        try:
-            parts = train_test_split(
-                *arrays,
-                test_size=self.validation_fraction,
-                random_state=random_state,
-                stratify=self._stratify(y),
+        """Hold out ``validation_fraction`` of the data for early stopping.
+
+        ``ceil(validation_fraction * n_samples)`` rows are held out (as
+        ``train_test_split`` counts), so the validation set is never empty.
+        For classifiers the split is stratified when it can be (every class has
+        2 samples or more and each side can hold one of each); otherwise the
+        rows are drawn at random among those whose class keeps another row in
+        the training set, so that training still sees every class. A
+        ``ValueError`` naming ``validation_fraction`` is raised when even that is
+        impossible: fewer training rows than classes, or none at all.
+        """
+        n_samples = X.shape[0]
+        n_val = math.ceil(self.validation_fraction * n_samples)
+        n_train = n_samples - n_val
+        labels = self._split_labels(y)
+        classes, codes, counts = (
+            (None, None, None)
+            if labels is None
+            else np.unique(labels, return_inverse=True, return_counts=True)
+        )
+        n_needed = 1 if labels is None else len(classes)
+        if n_train < n_needed:
+            needs = (
+                "at least one"
+                if labels is None
+                else f"one of each of the {n_needed} classes"
             )
-        except ValueError as exc:
             raise ValueError(
-                f"Cannot hold out validation_fraction={self.validation_fraction} of "
-                f"{X.shape[0]} samples for early stopping ({exc}). Use more data, "
-                "a larger validation_fraction, or early_stopping=False."
-            ) from exc
-        train, validation = parts[0::2], parts[1::2]
-        if sample_weight is None:
-            train, validation = [*train, None], [*validation, None]
-        return tuple(train), tuple(validation)
+                f"early_stopping=True holds out validation_fraction="
+                f"{self.validation_fraction} of the n_samples={n_samples} samples "
+                f"({n_val} for validation), which leaves {n_train} for training; "
+                f"training needs {needs}. Use more data, a smaller "
+                "validation_fraction, or early_stopping=False."
+            )
+        if (
+            labels is not None
+            and counts.min() >= 2
+            and min(n_val, n_train) >= len(classes)
+        ):
+            train_idx, val_idx = train_test_split(
+                np.arange(n_samples),
+                test_size=n_val,
+                random_state=random_state,
+                stratify=labels,
+            )
+        else:
+            order = random_state.permutation(n_samples)
+            if labels is None:
+                val_idx, train_idx = order[:n_val], order[n_val:]
+            else:
+                # Walk the shuffled rows, holding one out only if its class keeps
+                # a training row; n_train >= n_classes guarantees n_val are found.
+                left = counts.copy()
+                held_out = np.zeros(n_samples, dtype=bool)
+                n_held = 0
+                for i in order:
+                    if n_held == n_val:
+                        break
+                    if left[codes[i]] > 1:
+                        left[codes[i]] -= 1
+                        held_out[i] = True
+                        n_held += 1
+                val_idx, train_idx = order[held_out[order]], order[~held_out[order]]
+
+        def take(idx):
+            return (
+                X[idx],
+                Y[idx],
+                None if sample_weight is None else sample_weight[idx],
+            )
+
+        return take(train_idx), take(val_idx)
 
     # ------------------------------------------------------------------
     # Inspection
@@ -471,7 +531,14 @@ class BaseNetwork(
     def history_(self):
         """pandas DataFrame of per-epoch training records, indexed by epoch.
 
-        Columns: loss, val_loss, val_score, learning_rate, seconds.
+        Columns: loss, score, val_loss, val_score, learning_rate, seconds.
+        ``score`` is the training score (accuracy for classifiers, R^2 for
+        regressors) of the outputs the network gave the training batches
+        during the epoch, while its weights changed and in training mode
+        (dropout, augmentation): the running average Keras reports as
+        ``accuracy``, computed without an extra pass over the data. The
+        ``val_*`` columns are computed on the validation split after the epoch
+        (None without ``early_stopping``).
         """
         check_is_fitted(self)
         return pd.DataFrame(self._history_rows, columns=_HISTORY_COLUMNS).set_index(
@@ -593,11 +660,10 @@ class NetworkClassifierMixin(ClassifierMixin):
             return class_sample_weight
         return sample_weight * class_sample_weight
 
-    def _stratify(self, y):
+    def _split_labels(self, y):
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return None
-        _, counts = np.unique(np.asarray(y), return_counts=True)
-        return np.asarray(y) if counts.min() >= 2 else None
+        return np.asarray(y)
 
     def _validation_score(self, Y, Z, sample_weight):
         if self._loss_name == "categorical_crossentropy":
@@ -779,10 +845,12 @@ class NetworkRegressorMixin(RegressorMixin):
     def _output_sample_weight(self, y, sample_weight, incremental):
         return sample_weight
 
-    def _stratify(self, y):
+    def _split_labels(self, y):
         return None
 
     def _validation_score(self, Y, Z, sample_weight):
+        if Y.shape[0] < 2:
+            return None  # R^2 is undefined on one sample (r2_score warns)
         return float(r2_score(Y, Z, sample_weight=sample_weight))
 
     @_fit_context(prefer_skip_nested_validation=True)

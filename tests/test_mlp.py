@@ -188,6 +188,7 @@ def test_history_and_curves(blobs):
     history = clf.history_
     assert list(history.columns) == [
         "loss",
+        "score",
         "val_loss",
         "val_score",
         "learning_rate",
@@ -199,6 +200,8 @@ def test_history_and_curves(blobs):
     assert clf.validation_scores_ is None
     assert (history["learning_rate"] == 1e-3).all()
     assert clf.out_activation_ == "softmax"
+    assert history["score"].between(0, 1).all()
+    assert clf.best_epoch_ == history["loss"].idxmin()
 
 
 def test_random_restarts_keep_the_best_run(blobs):
@@ -560,3 +563,67 @@ def test_bad_targets(blobs):
         MLPNetClassifier().fit(X, None)
     with pytest.raises(ValueError, match="Cannot hold out validation_fraction"):
         MLPNetRegressor(early_stopping=True).fit(X[:1], [0.5])
+
+
+def test_training_score_is_the_running_score_of_the_epoch(blobs):
+    X, y = blobs
+    # Full batch, no dropout: the epoch's one forward pass is made with the
+    # weights from before its update, so its score is that of the previous
+    # epoch's weights.
+    clf = MLPNetClassifier((8,), batch_size=None, max_iter=3, random_state=0)
+    clf.fit(X, y)
+    before_last = MLPNetClassifier((8,), batch_size=None, max_iter=2, random_state=0)
+    before_last.fit(X, y)
+    assert clf.history_["score"].iloc[-1] == pytest.approx(before_last.score(X, y))
+    reg = MLPNetRegressor((8,), max_iter=3, random_state=0).fit(X, X[:, 0])
+    assert reg.history_["score"].notna().all()
+
+
+def test_best_epoch_is_the_restored_epoch(blobs):
+    X, y = blobs
+    clf = MLPNetClassifier(
+        (32,), learning_rate=0.05, early_stopping=True, n_iter_no_change=3,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert clf.best_epoch_ == clf.history_["val_loss"].idxmin() == clf.n_iter_ - 3
+
+
+@pytest.mark.parametrize("validation_fraction", [0.1, 0.2, 0.5])
+def test_early_stopping_on_tiny_data_keeps_every_class_for_training(
+    validation_fraction,
+):
+    # 3 classes cannot be stratified into 1 or 2 validation rows: the split
+    # falls back to a random one that leaves every class in the training set.
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
+    clf = MLPNetClassifier(
+        (4,), early_stopping=True, validation_fraction=validation_fraction,
+        max_iter=3, random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.history_["val_loss"].notna().all()
+    train, validation = clf._split_validation(
+        X, np.eye(3)[y], y, None, np.random.RandomState(0)
+    )
+    assert len(validation[0]) == np.ceil(validation_fraction * 10)
+    assert (train[1].sum(axis=0) >= 1).all()  # every class is in training
+
+
+@pytest.mark.parametrize(
+    "Estimator, X, y, needs",
+    [
+        (MLPNetClassifier, np.eye(3), [0, 1, 2], "one of each of the 3 classes"),
+        (MLPNetRegressor, np.ones((1, 2)), [1.0], "at least one"),
+    ],
+)
+def test_early_stopping_without_enough_training_rows_raises(Estimator, X, y, needs):
+    est = Estimator(early_stopping=True, validation_fraction=0.1)
+    with pytest.raises(
+        ValueError,
+        match=rf"validation_fraction=0.1 of the n_samples={len(y)} samples \(1 for "
+        rf"validation\), which leaves {len(y) - 1} for training; training needs "
+        rf"{needs}.*early_stopping=False",
+    ):
+        est.fit(X, y)

@@ -100,12 +100,13 @@ def test_history_from_estimator(fitted_mlp):
     assert display.figure_ is display.ax_.figure
     assert [ax.get_xlabel() for ax in display.axes_] == ["epoch", "epoch"]
     assert [ax.get_ylabel() for ax in display.axes_] == ["loss", "score"]
-    assert set(display.lines_) == {"loss", "val_loss", "val_score"}
+    # The training score is drawn beside the validation score.
+    assert set(display.lines_) == {"loss", "score", "val_loss", "val_score"}
     np.testing.assert_allclose(display.lines_["loss"].get_ydata(), history["loss"])
     np.testing.assert_array_equal(display.lines_["loss"].get_xdata(), history.index)
     # The best epoch is the one with the lowest validation loss.
     best = int(history["val_loss"].idxmin())
-    assert display.best_epoch == best
+    assert display.best_epoch == fitted_mlp.best_epoch_ == best
     assert len(display.best_lines_) == 2
     assert display.best_lines_[0].get_xdata()[0] == best
     legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]

@@ -94,6 +94,31 @@ class Trainer:
         self._weight_grads = [g for g, w in zip(self._grads, is_weight) if w]
         self._scratch = [np.empty_like(w) for w in self._weights]
         self._batches = {}
+        self._predictions = None
+
+    @property
+    def epoch_predictions(self):
+        """The outputs the network gave each training row during the last epoch.
+
+        An array shaped like ``Y`` in the rows' original order: every batch's
+        outputs (logits) are kept as the forward pass of training computed them,
+        with the weights of that moment and in training mode (dropout,
+        augmentation). Rows of a skipped zero-weight batch keep stale values.
+        None before the first epoch.
+        """
+        return self._predictions
+
+    def _record_predictions(self, Z, idx, n):
+        # Kept as the batches come, so a training score costs no extra forward
+        # pass over the data (Keras' running ``accuracy`` is computed the same way).
+        shape = (n, *Z.shape[1:])
+        if self._predictions is None or self._predictions.shape != shape:
+            # Zeros rather than empty: a skipped batch must not leave NaN behind.
+            self._predictions = np.zeros(shape, dtype=Z.dtype)
+        if idx is None:
+            self._predictions[...] = Z
+        else:
+            self._predictions[idx] = Z
 
     def penalty(self):
         """The weight-decay term added to the loss."""
@@ -142,6 +167,7 @@ class Trainer:
         total = 0.0
         for start in range(0, n, batch_size):
             if order is None:
+                idx = None
                 X_batch, Y_batch, w_batch = X, Y, sample_weight
             else:
                 idx = order[start : start + batch_size]
@@ -154,6 +180,7 @@ class Trainer:
             if self.augment is not None:
                 X_batch = self.augment(X_batch, self.rng)
             Z = self.network.forward(X_batch, training=True)
+            self._record_predictions(Z, idx, n)
             loss, dZ = self.loss(Z, Y_batch, w_batch)
             if w_batch is not None:
                 # The loss normalises the batch weights to sum to 1; rescale so the
@@ -295,11 +322,17 @@ class FitCallbacks:
 
 
 class RunResult:
-    """What :func:`run_epochs` reports: epochs run, best loss, how it ended."""
+    """What :func:`run_epochs` reports: epochs run, best loss, how it ended.
 
-    def __init__(self, n_epochs, best_loss, stop_reason):
+    ``best_epoch`` is the number of the epoch whose weights the network holds at
+    the end (the best one, or the last one without ``restore_best``); None if
+    no epoch finished and the initial weights were kept.
+    """
+
+    def __init__(self, n_epochs, best_loss, stop_reason, best_epoch=None):
         self.n_epochs = n_epochs
         self.best_loss = best_loss
+        self.best_epoch = best_epoch
         self.stop_reason = (
             stop_reason  # "max_iter", "converged", "callback", "diverged"
         )
@@ -331,10 +364,16 @@ def run_epochs(
     stopper : EarlyStopping
         Decides which epoch is best and when to stop.
     history : list of dict
-        One row per epoch is appended: epoch, loss, val_loss, val_score,
+        One row per epoch is appended: epoch, loss, score, val_loss, val_score,
         learning_rate, seconds.
     score : callable or None
-        ``score(Y, Z, sample_weight) -> float`` for the validation score.
+        ``score(Y, Z, sample_weight) -> float``. Gives ``val_score`` on the
+        validation data and the training ``score``: the score of the outputs
+        the network gave the training batches during the epoch
+        (``Trainer.epoch_predictions``), i.e. an average over the epoch while
+        the weights changed, in training mode (dropout, augmentation) -- what
+        Keras reports as ``accuracy`` -- not the score of the epoch's final
+        weights. It costs no forward pass. None leaves both scores None.
     callbacks : FitCallbacks or None
     verbose : int
         Print a line per epoch if > 0.
@@ -361,7 +400,11 @@ def run_epochs(
         # and reported with advice, rather than as numpy's overflow warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             loss = trainer.train_epoch(*train)
-            val_loss = val_score = None
+            train_score = val_loss = val_score = None
+            if score is not None and math.isfinite(loss):
+                train_score = _score_or_none(
+                    score, train[1], trainer.epoch_predictions, train[2]
+                )
             if validation is not None and math.isfinite(loss):
                 val_loss, Z_val = trainer.evaluate(*validation)
                 if score is not None and math.isfinite(val_loss):
@@ -382,6 +425,7 @@ def run_epochs(
             {
                 "epoch": epoch,
                 "loss": loss,
+                "score": train_score,
                 "val_loss": val_loss,
                 "val_score": val_score,
                 "learning_rate": getattr(trainer.optimizer, "learning_rate", None),
@@ -398,13 +442,30 @@ def run_epochs(
         if stopper.should_stop:
             stop_reason = "converged"
             break
-    if stop_reason != "diverged" and restore_best:
-        best.restore()
-    return RunResult(n_epochs, stopper.best, stop_reason)
+    kept_epoch = stopper.best_epoch
+    if stop_reason != "diverged":
+        if restore_best:
+            best.restore()
+        else:
+            kept_epoch = history[-1]["epoch"] if n_epochs else None
+    return RunResult(n_epochs, stopper.best, stop_reason, kept_epoch)
+
+
+def _score_or_none(score, Y, Z, sample_weight):
+    """``score(Y, Z, sample_weight)``, or None where it is undefined.
+
+    Non-finite outputs (a run on its way to diverge) have no score; the
+    divergence check then stops training.
+    """
+    if Z is None or not np.isfinite(Z).all():
+        return None
+    return score(Y, Z, sample_weight)
 
 
 def _epoch_line(row):
     parts = [f"Epoch {row['epoch']}", f"loss={row['loss']:.6g}"]
+    if row.get("score") is not None:
+        parts.append(f"score={row['score']:.4f}")
     if row["val_loss"] is not None:
         parts.append(f"val_loss={row['val_loss']:.6g}")
     if row["val_score"] is not None:

@@ -141,21 +141,44 @@ def load_skops(file):
 
     The types the file needs are checked against :func:`skops_trusted_types`;
     a file that asks for any other type (a function from ``os``, a class of
-    another package...) is refused before anything is loaded.
+    another package...) is refused before anything is loaded. Public as
+    :func:`skdeep.persistence.load_skops`.
 
     Parameters
     ----------
     file : str, path or file object
+        A file written by ``skops.io.dump``, or an open binary file (e.g. a
+        ``BytesIO`` of ``skops.io.dumps``' output).
 
     Returns
     -------
     estimator : object
+        The loaded model.
 
     Raises
     ------
     ValueError
         If the file contains types that are not skdeep's, numpy's dtype or the
         scikit-learn helpers skdeep uses.
+
+    See Also
+    --------
+    skops_trusted_types : The check, without loading.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> import skops.io
+    >>> from skdeep import LogisticGD
+    >>> from skdeep.persistence import load_skops
+    >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> model = LogisticGD(random_state=0).fit(X, y)
+    >>> skops.io.dump(model, buffer := io.BytesIO())
+    >>> _ = buffer.seek(0)
+    >>> loaded = load_skops(buffer)
+    >>> bool((loaded.predict(X) == model.predict(X)).all())
+    True
     """
     import skops.io
 

@@ -281,3 +281,40 @@ def test_augment_is_applied_to_training_batches_only():
     trainer.train_epoch(X, Y)
     trainer.evaluate(X, Y)
     assert seen == [(4, 3), (2, 3)]
+
+
+def test_training_score_comes_from_the_epochs_batches():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    Y = X @ np.array([[1.0], [-2.0], [0.5]])
+    trainer = Trainer(_linear_net(), squared_error, SGD(0.01), batch_size=5, rng=rng)
+    seen = []
+
+    def score(Y_true, Z, sample_weight):
+        seen.append(Z.copy())
+        return -float(np.mean((Y_true - Z) ** 2))
+
+    history = []
+    run_epochs(
+        trainer, (X, Y, None), max_iter=2, stopper=EarlyStopping(5, 0.0),
+        history=history, score=score,
+    )  # fmt: skip
+    # One score per epoch, from the outputs kept while training (in row order),
+    # not from an extra pass with the final weights.
+    assert len(seen) == 2
+    np.testing.assert_array_equal(seen[-1], trainer.epoch_predictions)
+    assert not np.allclose(seen[-1], trainer.network.predict(X))
+    assert [row["score"] for row in history] == [
+        -float(np.mean((Y - Z) ** 2)) for Z in seen
+    ]
+    assert history[1]["score"] > history[0]["score"]
+
+
+def test_best_epoch_is_the_epoch_whose_weights_are_kept():
+    losses = [3.0, 1.0, 2.0, 2.5]
+    for restore_best, kept in [(True, 2), (False, 4)]:
+        result = run_epochs(
+            ScriptedTrainer(losses), DATA, max_iter=4,
+            stopper=EarlyStopping(10, 0.0), history=[], restore_best=restore_best,
+        )  # fmt: skip
+        assert result.best_epoch == kept
