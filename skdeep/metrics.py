@@ -176,6 +176,7 @@ def sensitivity_score(
     The sensitivity is the recall, so this equals
     :func:`sklearn.metrics.recall_score` with the same arguments; it is here to
     pair with :func:`specificity_score`.
+
     Parameters
     ----------
     y_true : array-like of shape (n_samples,) or (n_samples, n_labels)
@@ -223,6 +224,7 @@ def sensitivity_score(
         The score where it is undefined (a zero denominator). ``"warn"`` acts as
         0 and raises an :class:`~sklearn.exceptions.UndefinedMetricWarning`.
         ``np.nan`` scores are left out of the averages.
+
     Returns
     -------
     sensitivity : float or ndarray of shape (n_labels,)
@@ -282,6 +284,7 @@ def specificity_score(
     Of all the patients who do not have cancer, how many were diagnosed as
     healthy. Unlike the sensitivity (the recall) it is not the precision,
     ``TP / (TP + FP)``.
+
     Parameters
     ----------
     y_true : array-like of shape (n_samples,) or (n_samples, n_labels)
@@ -329,6 +332,7 @@ def specificity_score(
         The score where it is undefined (a zero denominator). ``"warn"`` acts as
         0 and raises an :class:`~sklearn.exceptions.UndefinedMetricWarning`.
         ``np.nan`` scores are left out of the averages.
+
     Returns
     -------
     specificity : float or ndarray of shape (n_labels,)

@@ -561,7 +561,7 @@ def test_bad_targets(blobs):
         MLPNetClassifier().fit(X, np.linspace(0, 1, len(X)))
     with pytest.raises(ValueError, match="requires y to be passed"):
         MLPNetClassifier().fit(X, None)
-    with pytest.raises(ValueError, match="Cannot hold out validation_fraction"):
+    with pytest.raises(ValueError, match="holds out validation_fraction"):
         MLPNetRegressor(early_stopping=True).fit(X[:1], [0.5])
 
 

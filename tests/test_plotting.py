@@ -121,11 +121,11 @@ def test_history_from_pipeline_and_given_axes(blobs):
     )
     pipe.set_params(mlpnetclassifier__random_state=0)
     pipe.fit(X, y)
-    _, ax = plt.subplots()
-    # No validation data: one panel, training loss only.
-    display = TrainingHistoryDisplay.from_estimator(pipe, ax=ax, name="five epochs")
-    assert display.ax_ is ax
-    assert list(display.lines_) == ["loss"]
+    _, axes = plt.subplots(1, 2)
+    # No validation data: training loss and training score only.
+    display = TrainingHistoryDisplay.from_estimator(pipe, ax=axes, name="five epochs")
+    assert display.ax_ is axes[0]
+    assert list(display.lines_) == ["loss", "score"]
     assert display.figure_._suptitle.get_text() == "five epochs"
 
 
