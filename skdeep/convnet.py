@@ -160,7 +160,10 @@ Optimizer, default='rmsprop'
         Hold out ``validation_fraction`` of the data (stratified) and stop when
         its loss has not improved for ``n_iter_no_change`` epochs.
     validation_fraction : float, default=0.1
-        Fraction of the training data held out for early stopping.
+        Fraction of the training data held out for early stopping
+        (``ceil(validation_fraction * n_samples)`` rows); the split falls back
+        to a non-stratified one that keeps every class in training when the
+        classes are too small to stratify.
     n_iter_no_change : int, default=10
         Epochs without improvement (of the validation loss with
         ``early_stopping``, else of the training loss) before training stops.
@@ -220,8 +223,12 @@ Optimizer, default='rmsprop'
     validation_scores_ : list of float or None
         Validation accuracy of every epoch with ``early_stopping``.
     history_ : pandas.DataFrame
-        One row per epoch: loss, val_loss, val_score (accuracy),
-        learning_rate, seconds.
+        One row per epoch: loss, score (running training accuracy of the
+        epoch's batches, as Keras' ``accuracy``), val_loss, val_score
+        (accuracy), learning_rate, seconds.
+    best_epoch_ : int or None
+        The epoch whose weights the network holds (the best one, or the last
+        with ``restore_best_weights=False``).
 
     See Also
     --------

@@ -91,7 +91,11 @@ default='adam'
         Hold out ``validation_fraction`` of the data (stratified for classifiers)
         and stop when its loss has not improved for ``n_iter_no_change`` epochs.
     validation_fraction : float, default=0.1
-        Fraction of the training data held out for early stopping.
+        Fraction of the training data held out for early stopping
+        (``ceil(validation_fraction * n_samples)`` rows). For classifiers, when
+        the classes are too small to stratify, the rows are drawn at random
+        among those whose class keeps a training row; a ValueError is raised if
+        the training set cannot keep every class.
     n_iter_no_change : int, default=10
         Epochs without improvement (of the validation loss with
         ``early_stopping``, else of the training loss) before training stops.
@@ -139,8 +143,13 @@ _ATTRIBUTES_DOC = """
     validation_scores_ : list of float or None
         Validation score of every epoch with ``early_stopping``, else None.
     history_ : pandas.DataFrame
-        One row per epoch (index ``epoch``): loss, val_loss, val_score,
-        learning_rate, seconds.
+        One row per epoch (index ``epoch``): loss, score, val_loss, val_score,
+        learning_rate, seconds. ``score`` (accuracy, or R^2 for the regressor)
+        is the running score of the epoch's training batches, as Keras'
+        ``accuracy``: no extra pass over the data.
+    best_epoch_ : int or None
+        The epoch whose weights were restored (None if training diverged in its
+        first epoch and the initial weights were kept).
     out_activation_ : str
         Activation that turns the logits into predictions.
 """

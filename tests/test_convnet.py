@@ -249,9 +249,10 @@ def test_keep_best_restores_the_best_validation_epoch(digits):
     )
     long = ConvNetClassifier(max_iter=12, **params).fit(X, y)
     history = long.history_
-    assert list(history.columns[:3]) == ["loss", "val_loss", "val_score"]
-    assert history["val_loss"].notna().all() and history["val_score"].notna().all()
+    assert list(history.columns[:4]) == ["loss", "score", "val_loss", "val_score"]
+    assert history[["score", "val_loss", "val_score"]].notna().all(axis=None)
     best_epoch = int(history["val_loss"].idxmin())
+    assert long.best_epoch_ == best_epoch
     assert best_epoch < 12, "the best epoch should not be the last one here"
     assert long.best_loss_ == pytest.approx(history["val_loss"].min())
     short = ConvNetClassifier(max_iter=best_epoch, **params).fit(X, y)
@@ -260,8 +261,9 @@ def test_keep_best_restores_the_best_validation_epoch(digits):
     # restore_best_weights=False keeps the last epoch's weights instead.
     last = ConvNetClassifier(max_iter=12, restore_best_weights=False, **params)
     last.fit(X, y)
-    columns = ["loss", "val_loss", "val_score"]
+    columns = ["loss", "score", "val_loss", "val_score"]
     pd.testing.assert_frame_equal(last.history_[columns], history[columns])
+    assert last.best_epoch_ == 12
     assert not all(
         np.array_equal(a, b) for a, b in zip(last.get_weights(), long.get_weights())
     )
