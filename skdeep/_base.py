@@ -58,8 +58,9 @@ defines ``__init__`` (plain assignments), ``_parameter_constraints`` (start from
 The training parameters read by ``_fit`` are the shared vocabulary (DESIGN.md):
 ``optimizer``, ``learning_rate``, ``momentum``, ``batch_size``, ``max_iter``,
 ``alpha``, ``l1``, ``early_stopping``, ``validation_fraction``,
-``n_iter_no_change``, ``tol``, ``n_restarts``, ``clipnorm``, ``random_state``,
-``warm_start``, ``verbose``, ``dtype`` (and ``class_weight`` for classifiers);
+``n_iter_no_change``, ``tol``, ``restore_best_weights``, ``n_restarts``,
+``clipnorm``, ``random_state``, ``warm_start``, ``verbose``, ``dtype`` (and
+``class_weight`` for classifiers);
 a subclass must define them all in ``__init__``.
 """
 
@@ -242,6 +243,7 @@ class BaseNetwork(
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "restore_best_weights": ["boolean"],
         "n_restarts": [Interval(Integral, 1, None, closed="left")],
         "clipnorm": [Interval(Real, 0, None, closed="neither"), None],
         "random_state": ["random_state"],
@@ -405,7 +407,7 @@ class BaseNetwork(
                 callbacks=task,
                 verbose=self.verbose,
                 first_epoch=n_iter + 1,
-                restore_best=getattr(self, "restore_best_weights", True),
+                restore_best=self.restore_best_weights,
             )
             if n_restarts > 1:
                 task.end()

@@ -101,7 +101,10 @@ default='adam'
         ``early_stopping``, else of the training loss) before training stops.
     tol : float, default=1e-4
         An epoch improves if its loss is below the best so far minus ``tol``.
-        The weights of the best epoch are restored at the end of training.
+    restore_best_weights : bool, default=True
+        Restore the weights of the best epoch at the end of training (the
+        notes' ``ModelCheckpoint(save_best_only=True)``, kept in memory); False
+        keeps the last epoch's weights.
     n_restarts : int, default=1
         Train from this many random initialisations and keep the network with
         the best (validation or training) loss (notes 二.8).
@@ -232,6 +235,7 @@ class MLPNetClassifier(_MLPLayersMixin, NetworkClassifierMixin, BaseNetwork):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        restore_best_weights=True,
         n_restarts=1,
         clipnorm=None,
         random_state=None,
@@ -254,6 +258,7 @@ class MLPNetClassifier(_MLPLayersMixin, NetworkClassifierMixin, BaseNetwork):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.restore_best_weights = restore_best_weights
         self.n_restarts = n_restarts
         self.clipnorm = clipnorm
         self.random_state = random_state
@@ -323,6 +328,7 @@ class MLPNetRegressor(_MLPLayersMixin, NetworkRegressorMixin, BaseNetwork):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        restore_best_weights=True,
         n_restarts=1,
         clipnorm=None,
         random_state=None,
@@ -344,6 +350,7 @@ class MLPNetRegressor(_MLPLayersMixin, NetworkRegressorMixin, BaseNetwork):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.restore_best_weights = restore_best_weights
         self.n_restarts = n_restarts
         self.clipnorm = clipnorm
         self.random_state = random_state

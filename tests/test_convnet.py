@@ -1,5 +1,6 @@
 """Tests of ConvNetClassifier: inputs, default network, checkpoints, transfer."""
 
+import copy
 import warnings
 
 import joblib
@@ -412,8 +413,11 @@ def test_frozen_layers_get_no_gradients_and_backprop_stops(pretrained, digits):
     # compute the input gradient nobody reads.
     assert called == [head[1]]
     assert not head[1].needs_input_grad
-    for layer in [*frozen, head[0]]:
-        assert layer._cache is None  # ran in inference mode
+    for layer in frozen:
+        assert layer._cache is None  # the frozen base ran in inference mode
+    # The Flatten above the frozen base ran in training mode (it keeps the
+    # input shape), though no backward reaches it.
+    assert head[0]._cache == (X.shape[0], 4, 4, 32)
     for layer in frozen:
         for grad in layer.grads.values():
             assert not grad.any()
@@ -433,6 +437,46 @@ def test_new_head_after_a_conv_block_is_flattened(pretrained, digit_halves):
     )
     kinds = [type(layer).__name__ for layer in clf.network_.layers]
     assert kinds == ["Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Dense"]
+
+
+def test_dropout_opening_a_transfer_head_is_active(pretrained, digit_halves):
+    # Regression: a head starting with Dropout, above a frozen base, ran in
+    # inference mode, so Dropout(0.5) trained exactly like Dropout(0).
+    _, X_b, _, y_b = digit_halves
+    params = dict(pretrained=pretrained, keep_layers=4, max_iter=2, random_state=0)
+    fits = [
+        ConvNetClassifier(
+            [Dropout(rate), Flatten(), Dense(16, activation="relu")], **params
+        ).fit(X_b[:120], y_b[:120])
+        for rate in (0.0, 0.5)
+    ]
+    head_weights = [clf.get_weights()[-4:] for clf in fits]
+    assert not all(np.array_equal(a, b) for a, b in zip(*head_weights))
+
+
+def test_kept_dropout_masks_follow_random_state(digits):
+    # Regression: kept (prebuilt) Dropout layers trained with the generator
+    # copied from the pretrained fit, not one from random_state.
+    X, y = digits[0][:150], digits[1][:150]
+    layers = [*small_layers(), Dropout(0.5)]
+    base = ConvNetClassifier(layers, max_iter=1, random_state=0).fit(X, y)
+    other = copy.deepcopy(base)
+    dropout = other.network_.layers[-2]
+    assert isinstance(dropout, Dropout)
+    dropout._rng.random(10)  # the same weights, another generator state
+
+    def fit(pretrained, seed):
+        clf = ConvNetClassifier(
+            pretrained=pretrained, freeze=False, max_iter=2, random_state=seed
+        )
+        return clf.fit(X, y)
+
+    a, b, c = fit(base, 1), fit(other, 1), fit(base, 2)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert not all(
+        np.array_equal(wa, wc) for wa, wc in zip(a.get_weights(), c.get_weights())
+    )
 
 
 def test_transfer_strategy_four_cases(pretrained):

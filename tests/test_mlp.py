@@ -182,6 +182,36 @@ def test_early_stopping_restores_the_best_epoch(blobs):
     assert all(0 <= s <= 1 for s in clf.validation_scores_)
 
 
+@pytest.mark.parametrize("Estimator", [MLPNetClassifier, MLPNetRegressor])
+def test_restore_best_weights_false_keeps_the_last_epoch(Estimator, blobs):
+    X, y = blobs
+    params = dict(
+        hidden_layer_sizes=(32,),
+        learning_rate=0.05,
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_iter=200,
+        random_state=0,
+    )
+    assert Estimator().get_params()["restore_best_weights"] is True
+    best = Estimator(**params).fit(X, y)
+    last = Estimator(restore_best_weights=False, **params).fit(X, y)
+    assert last.n_iter_ == best.n_iter_ and best.best_epoch_ < best.n_iter_
+    # Training again for exactly the best (last) number of epochs reproduces
+    # the weights each run keeps.
+    params.pop("max_iter")
+    at_best = Estimator(max_iter=best.best_epoch_, **params).fit(X, y)
+    at_last = Estimator(max_iter=last.n_iter_, restore_best_weights=False, **params)
+    for fitted, reference in [(best, at_best), (last, at_last.fit(X, y))]:
+        for a, b in zip(fitted.get_weights(), reference.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(best.get_weights(), last.get_weights())
+    )
+    with pytest.raises(ValueError, match="restore_best_weights"):
+        Estimator(restore_best_weights="yes").fit(X, y)
+
+
 def test_history_and_curves(blobs):
     X, y = blobs
     clf = MLPNetClassifier((8,), max_iter=4, random_state=0).fit(X, y)

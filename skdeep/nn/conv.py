@@ -401,7 +401,12 @@ class Conv2D(Layer):
         )
         return out_h, out_w, self.filters
 
-    def build(self, input_shape, rng=None, dtype=np.float32):
+    def build(self, input_shape, rng, dtype=np.float32):
+        if rng is None:
+            raise ValueError(
+                "Conv2D.build needs a numpy.random.Generator to initialise its "
+                "weights; received rng=None."
+            )
         output_shape = super().build(input_shape, rng, dtype)
         _, _, c = self.input_shape_
         kh, kw = self.kernel_size
@@ -418,8 +423,20 @@ class Conv2D(Layer):
         self._cache = None
         return output_shape
 
+    def scratch_size(self, input_shape):
+        # Inference holds the im2col windows: kh*kw*c values per output pixel.
+        out_h, out_w, filters = self.output_shape(input_shape)
+        kh, kw = self.kernel_size
+        return out_h * out_w * max(kh * kw * input_shape[2], filters)
+
     def forward(self, X, training=False):
         self._check_input(X, 4, self.params["W"].shape[2])
+        if X.shape[1:] != tuple(self.input_shape_):
+            raise ValueError(
+                f"Conv2D was built for images of shape {self.input_shape_} "
+                f"(height, width, channels); received X of shape {X.shape}, "
+                f"i.e. images of shape {X.shape[1:]}."
+            )
         n, h, w, c = X.shape
         out_h, out_w, filters = self.output_shape(X.shape[1:])
         kh, kw = self.kernel_size

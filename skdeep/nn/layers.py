@@ -57,10 +57,32 @@ class Layer:
         return tuple(input_shape)
 
     def build(self, input_shape, rng=None, dtype=np.float32):
-        """Allocate weights for ``input_shape`` and return the output shape."""
+        """Allocate weights for ``input_shape`` and return the output shape.
+
+        ``rng`` (a ``numpy.random.Generator``) is required by the layers that
+        draw random numbers (weight initialisation, dropout); parameter-free
+        layers ignore it.
+        """
         output_shape = self.output_shape(input_shape)
         self.input_shape_ = tuple(int(d) for d in input_shape)
+        self.set_rng(rng)
         return output_shape
+
+    def set_rng(self, rng):
+        """Use ``rng`` for the layer's randomness during training.
+
+        No-op by default; a layer that draws random numbers in ``forward``
+        (``Dropout``) keeps it. ``Sequential.build`` calls it on every layer,
+        including layers already built, so copied layers do not keep the
+        generator of the fit they were copied from.
+        """
+
+    def scratch_size(self, input_shape):
+        """Number of scalars per sample of the largest array ``forward`` holds at
+        inference (the input or output by default); sizes prediction chunks."""
+        return max(
+            int(np.prod(input_shape)), int(np.prod(self.output_shape(input_shape)))
+        )
 
     def forward(self, X, training=False):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -288,7 +310,8 @@ class Dropout(Layer):
     During training the kept inputs are scaled by ``1 / (1 - rate)``, so that
     inference is the identity (equivalent to the notes' "multiply by the keep
     ratio at test time"). The masks are drawn from the generator given to
-    ``build``, so training is reproducible from ``random_state``.
+    ``build`` or ``set_rng`` (``Sequential.build`` hands its generator to every
+    layer, built or not), so training is reproducible from ``random_state``.
 
     Parameters
     ----------
@@ -331,13 +354,17 @@ class Dropout(Layer):
     def get_config(self):
         return {"rate": self.rate}
 
-    def build(self, input_shape, rng, dtype=np.float32):
+    def set_rng(self, rng):
         self._rng = rng
-        return super().build(input_shape, rng, dtype)
 
     def forward(self, X, training=False):
         if not training or self.rate == 0:
             return X
+        if getattr(self, "_rng", None) is None:
+            raise RuntimeError(
+                "Dropout needs a random generator to train: build it with "
+                "build(input_shape, rng) or call set_rng(rng) first."
+            )
         keep = 1.0 - self.rate
         mask = self._buffer("mask", X.shape, X.dtype)
         self._rng.random(out=mask, dtype=X.dtype)

@@ -9,14 +9,22 @@ Two rules make transfer learning (notes 三.10) a matter of building the layer l
   ``input_shape_``, e.g. a layer copied from a fitted network) and only builds
   the others.
 - A layer with ``trainable=False`` is frozen: it gets no weight gradients and the
-  optimizer never sees it. Back-propagation stops at the lowest trainable layer;
-  the layers below it run in inference mode (no cache, no dropout), as a frozen
-  feature extractor does.
+  optimizer never sees it. The frozen base (the layers up to the last frozen one
+  below the lowest trained layer) runs in inference mode (no cache, no dropout),
+  as a frozen feature extractor does; every layer above it trains, so a
+  ``Dropout`` at the input or at the start of a transfer head drops units.
+  Back-propagation stops at the lowest trained layer: nothing below it needs a
+  gradient.
 """
 
 import re
 
 import numpy as np
+
+# Inference runs in chunks whose largest per-layer temporary (an activation, or a
+# Conv2D's im2col windows) stays under this many bytes: a whole validation set
+# at once can need hundreds of MB of windows.
+PREDICT_MEMORY_BUDGET = 64 * 2**20
 
 
 def _snake_case(name):
@@ -59,10 +67,16 @@ class Sequential:
         self.dtype = np.dtype(dtype)
 
     def build(self, input_shape, rng):
-        """Build every layer not built yet; return the network's output shape."""
+        """Build every layer not built yet; return the network's output shape.
+
+        Every layer, built or not, draws its randomness (dropout masks) from
+        ``rng``, so a network made of copied layers trains reproducibly from
+        the caller's random state.
+        """
         shape = self.input_shape_ = tuple(int(d) for d in input_shape)
         for layer in self.layers:
             if hasattr(layer, "input_shape_"):
+                layer.set_rng(rng)
                 if tuple(layer.input_shape_) != shape:
                     raise ValueError(
                         f"Layer {layer!r} was built for inputs of shape "
@@ -77,6 +91,13 @@ class Sequential:
             (i for i, layer in enumerate(self.layers) if self._is_trained(layer)),
             len(self.layers),
         )
+        # Layers from _train_from up run in training mode: everything above the
+        # last frozen layer of the base, including parameter-free layers
+        # (Dropout, pooling) below the lowest trained one.
+        frozen = [
+            i for i in range(self._first_trainable) if not self.layers[i].trainable
+        ]
+        self._train_from = frozen[-1] + 1 if frozen else 0
         for i, layer in enumerate(self.layers):
             # Nobody reads the input gradient of the lowest trained layer.
             layer.needs_input_grad = i > self._first_trainable
@@ -94,35 +115,48 @@ class Sequential:
     def forward(self, X, training=False):
         """Output of the last layer for the batch ``X``.
 
-        With ``training=True`` ``X`` is cast to ``dtype`` and the layers keep what
-        ``backward`` needs (layers below the lowest trainable one run in inference
-        mode: they need nothing). Inference computes in the floating type of
-        ``X`` (see :meth:`predict`).
+        With ``training=True`` ``X`` is cast to ``dtype`` and the layers above
+        the frozen base run in training mode (dropout active, caches kept for
+        ``backward``); the frozen base runs in inference mode. Inference
+        computes in the floating type of ``X`` (see :meth:`predict`).
         """
         Y = np.asarray(X)
         if training or Y.dtype.kind != "f":
             Y = Y.astype(self.dtype, copy=False)
         for i, layer in enumerate(self.layers):
-            Y = layer.forward(Y, training=training and i >= self._first_trainable)
+            Y = layer.forward(Y, training=training and i >= self._train_from)
         return Y
 
-    def predict(self, X, batch_size=1024):
-        """Inference output for ``X``, in float64, ``batch_size`` rows at a time.
+    def predict(self, X, batch_size=None):
+        """Inference output for ``X``, in float64, a chunk of rows at a time.
 
         float64 makes a row's output independent of the other rows of its batch:
         float32 BLAS kernels sum in an order that depends on the batch size
         (differences of ~1e-7, which scikit-learn's subset-invariance check
-        rejects). The weights stay in ``dtype``.
+        rejects). The weights stay in ``dtype``. Each chunk is converted to
+        float64 on its own, so ``X`` is never copied whole.
+
+        ``batch_size`` rows per chunk; by default as many as keep every layer's
+        largest temporary under :data:`PREDICT_MEMORY_BUDGET` bytes.
         """
-        X = np.asarray(X, dtype=np.float64)
-        if X.shape[0] <= batch_size:
-            return self.forward(X, training=False)
-        return np.concatenate(
-            [
-                self.forward(X[start : start + batch_size], training=False)
-                for start in range(0, X.shape[0], batch_size)
-            ]
+        X = np.asarray(X)
+        if batch_size is None:
+            batch_size = self.predict_batch_size()
+        chunks = (
+            X[start : start + batch_size].astype(np.float64)
+            for start in range(0, max(X.shape[0], 1), batch_size)
         )
+        return np.concatenate([self.forward(chunk, training=False) for chunk in chunks])
+
+    def predict_batch_size(self, budget=None):
+        """Rows per inference chunk so that no float64 temporary exceeds
+        ``budget`` bytes (default :data:`PREDICT_MEMORY_BUDGET`)."""
+        budget = PREDICT_MEMORY_BUDGET if budget is None else budget
+        shape, largest = self.input_shape_, int(np.prod(self.input_shape_))
+        for layer in self.layers:
+            largest = max(largest, layer.scratch_size(shape))
+            shape = tuple(layer.output_shape(shape))
+        return max(1, budget // (8 * largest))
 
     def backward(self, dY):
         """Back-propagate the gradient of the loss with respect to the output.

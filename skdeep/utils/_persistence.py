@@ -34,6 +34,20 @@ class InconsistentVersionWarning(UserWarning):
         The running skdeep version.
     original_version : str
         The version that saved the model.
+
+    Examples
+    --------
+    >>> import pickle, warnings
+    >>> from skdeep import LogisticGD
+    >>> from skdeep.exceptions import InconsistentVersionWarning
+    >>> model = LogisticGD(max_iter=5).fit([[0.0], [1.0]], [0, 1])
+    >>> state = model.__getstate__()
+    >>> state["_skdeep_version"] = "0.0.1"  # as if an old release saved it
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     LogisticGD().__setstate__(state)
+    >>> print(caught[0].category.__name__, caught[0].message.original_version)
+    InconsistentVersionWarning 0.0.1
     """
 
     def __init__(self, *, estimator_name, current_version, original_version):
@@ -128,6 +142,16 @@ def skops_trusted_types(file=None, *, data=None):
         skdeep's own classes and functions or known numpy / scikit-learn types.
     untrusted : list of str
         The others: a skdeep model never needs them.
+
+    Examples
+    --------
+    >>> import skops.io
+    >>> from skdeep import LogisticGD
+    >>> from skdeep.persistence import skops_trusted_types
+    >>> model = LogisticGD(max_iter=5).fit([[0.0], [1.0]], [0, 1])
+    >>> trusted, untrusted = skops_trusted_types(data=skops.io.dumps(model))
+    >>> "skdeep.linear.LogisticGD" in trusted, untrusted
+    (True, [])
     """
     import skops.io
 

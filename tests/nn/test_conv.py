@@ -531,3 +531,25 @@ def test_maxpool_matches_torch(config):
                                rtol=1e-4, atol=1e-4)  # fmt: skip
     np.testing.assert_allclose(dX, Xt.grad.numpy().transpose(0, 2, 3, 1),
                                rtol=1e-4, atol=1e-4)  # fmt: skip
+
+
+def test_conv_build_requires_a_generator():
+    with pytest.raises(ValueError, match="rng=None"):
+        Conv2D(2, 3).build((5, 5, 1), None)
+
+
+def test_conv_refuses_images_of_another_size():
+    layer = Conv2D(2, 3)
+    layer.build((6, 6, 1), np.random.default_rng(0))
+    layer.forward(np.zeros((2, 6, 6, 1)))
+    for X in (np.zeros((2, 8, 6, 1)), np.zeros((2, 6, 7, 1))):
+        with pytest.raises(ValueError, match=r"built for images of shape \(6, 6, 1\)"):
+            layer.forward(X)
+    with pytest.raises(ValueError, match=r"received X of shape \(2, 8, 6, 1\)"):
+        layer.forward(np.zeros((2, 8, 6, 1)), training=True)
+
+
+def test_conv_scratch_size_counts_the_im2col_windows():
+    layer = Conv2D(4, 3, padding="same")
+    layer.build((28, 28, 2), np.random.default_rng(0))
+    assert layer.scratch_size((28, 28, 2)) == 28 * 28 * 3 * 3 * 2

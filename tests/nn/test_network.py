@@ -1,5 +1,6 @@
 """Sequential: whole-network gradients, a hand-computed SGD step, freezing, weights."""
 
+import copy
 import math
 
 import numpy as np
@@ -99,8 +100,11 @@ def test_backward_stops_at_the_lowest_trainable_layer():
     net.build((5,), np.random.default_rng(0))
     net.forward(np.ones((2, 5)), training=True)
     net.backward(np.ones((2, 2), dtype=np.float32))
-    # Layers below the first trainable one run in inference mode, get no backward.
-    assert below.calls == middle.calls == [("forward", False)]
+    # The frozen base runs in inference mode; a parameter-free layer above it
+    # trains (forward in training mode) but gets no backward: nothing below the
+    # first trainable layer needs a gradient.
+    assert below.calls == [("forward", False)]
+    assert middle.calls == [("forward", True)]
     assert above.calls == [("forward", True), ("backward",)]
     assert not first.needs_input_grad and last.needs_input_grad
     params, _, is_weight = net.trainable_params()
@@ -176,3 +180,86 @@ def test_summary_rows_and_predict_in_float64():
     assert Z.dtype == np.float64 and Z.shape == (2500, 3)
     # A row's output does not depend on the rows batched with it.
     np.testing.assert_allclose(Z[1234:1240], net.predict(X[1234:1240]), rtol=1e-12)
+
+
+def test_input_dropout_is_active_in_training():
+    # Regression: layers below the first trainable one used to run in inference
+    # mode, which switched off input dropout.
+    net = Sequential([Dropout(0.5), Dense(3)], dtype=np.float64)
+    net.build((200,), np.random.default_rng(0))
+    X = np.ones((4, 200))
+    trained = net.forward(X, training=True).copy()
+    assert not np.allclose(trained, net.forward(X, training=False))
+    net.backward(np.ones((4, 3)))  # stops at the Dense: nothing below needs dX
+    assert net.layers[1].needs_input_grad is False
+
+
+def test_dropout_above_a_frozen_base_trains_and_the_base_does_not():
+    frozen = Dense(6)
+    frozen.trainable = False
+    below, above = Dropout(0.5), Dropout(0.5)
+    frozen_below = Dropout(0.5)
+    frozen_below.trainable = False
+    net = Sequential([below, frozen_below, frozen, above, Dense(2)])
+    net.build((40,), np.random.default_rng(0))
+    X = np.ones((3, 40), dtype=np.float32)
+    net.forward(X, training=True)
+    # Below the last frozen layer: inference (no mask kept); above it: dropout.
+    assert below._cache is None and frozen_below._cache is None
+    assert above._cache is not None and (above._cache == 0).any()
+
+
+def test_build_hands_the_generator_to_built_layers():
+    # Regression: a prebuilt (copied) Dropout kept the generator of its first
+    # build, so its masks ignored the caller's random state.
+    dropout = Dropout(0.5)
+    dropout.build((50,), np.random.default_rng(123))
+    X = np.ones((2, 50), dtype=np.float32)
+
+    def masks(seed):
+        net = Sequential([copy.deepcopy(dropout), Dense(2)])
+        net.build((50,), np.random.default_rng(seed))
+        return net.layers[0].forward(X, training=True).copy()
+
+    np.testing.assert_array_equal(masks(0), masks(0))
+    assert not np.array_equal(masks(0), masks(1))
+
+
+def test_dropout_without_a_generator_fails_clearly():
+    layer = Dropout(0.5)
+    layer.build((3,), None)
+    with pytest.raises(RuntimeError, match="random generator"):
+        layer.forward(np.ones((2, 3)), training=True)
+
+
+def test_predict_in_chunks_matches_one_pass():
+    net = Sequential([Dense(16, activation="tanh"), Dropout(0.3), Dense(3)])
+    net.build((5,), np.random.default_rng(0))
+    X = np.random.default_rng(1).normal(size=(103, 5)).astype(np.float32)
+    whole = net.predict(X, batch_size=103)
+    assert whole.dtype == np.float64
+    np.testing.assert_allclose(net.predict(X, batch_size=10), whole, rtol=1e-12)
+    parts = np.concatenate([net.predict(X[:50]), net.predict(X[50:])])
+    np.testing.assert_allclose(parts, whole, rtol=1e-12)
+    np.testing.assert_allclose(net.predict(X), whole, rtol=1e-12)
+
+
+def test_predict_chunk_size_follows_the_memory_budget(monkeypatch):
+    net = Sequential([Dense(16, activation="tanh"), Dense(3)])
+    net.build((5,), np.random.default_rng(0))
+    # The largest per-sample array is the 16 hidden units, 8 bytes each.
+    assert net.predict_batch_size(budget=16 * 8 * 7) == 7
+    assert net.predict_batch_size(budget=1) == 1
+    monkeypatch.setattr("skdeep.nn.network.PREDICT_MEMORY_BUDGET", 16 * 8 * 7)
+    seen = []
+    forward = net.forward
+
+    def spy(X, training=False):
+        seen.append((X.shape[0], X.dtype))
+        return forward(X, training)
+
+    monkeypatch.setattr(net, "forward", spy)
+    X = np.zeros((20, 5), dtype=np.float32)
+    assert net.predict(X).shape == (20, 3)
+    # Converted to float64 chunk by chunk, never the whole set at once.
+    assert seen == [(7, np.float64), (7, np.float64), (6, np.float64)]
