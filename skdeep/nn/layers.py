@@ -41,6 +41,21 @@ class Layer:
     input_shape_ : tuple of int
         Set by ``build``: a layer that has it is built, and
         :class:`~skdeep.nn.network.Sequential` keeps its weights.
+
+    Examples
+    --------
+    The lifecycle of a layer: configure, build for an input shape, run forward
+    (keeping a cache when training), then backward.
+
+    >>> import numpy as np
+    >>> from skdeep.layers import Dense
+    >>> layer = Dense(3)
+    >>> layer.build((4,), np.random.default_rng(0))
+    (3,)
+    >>> Y = layer.forward(np.ones((2, 4), dtype=np.float32), training=True)
+    >>> dX = layer.backward(np.ones_like(Y))
+    >>> Y.shape, dX.shape, layer.grads["W"].shape
+    ((2, 3), (2, 4), (4, 3))
     """
 
     trainable = True

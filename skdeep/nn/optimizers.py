@@ -23,7 +23,21 @@ _FRACTION = (lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 class Optimizer(BaseEstimator):
-    """Base class: hyperparameters in ``__init__``, in-place updates in ``step``."""
+    """Base class: hyperparameters in ``__init__``, in-place updates in ``step``.
+
+    Subclasses (:class:`SGD`, :class:`Adam`, :class:`RMSProp`) keep their state
+    (velocities, moments) in ``state_``, so ``clone`` gives a fresh optimizer
+    and the hyperparameters are never changed by training.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.optimizers import SGD
+    >>> w, g = np.array([1.0, 2.0]), np.array([0.5, -0.5])
+    >>> SGD(learning_rate=0.1).step([w], [g])  # w -= 0.1 * g, in place
+    >>> w
+    array([0.95, 2.05])
+    """
 
     # Hyperparameter -> (check, what it must be), verified on the first step:
     # not in __init__, which set_params and clone bypass.

@@ -18,7 +18,28 @@ import numpy as np
 
 
 class DivergenceWarning(UserWarning):
-    """Training stopped because the loss or the weights became non-finite."""
+    """Training stopped because the loss or the weights became non-finite.
+
+    The estimator keeps the best finite weights it saw; the message says how to
+    avoid the divergence (a lower ``learning_rate``, scaled inputs, ``clipnorm``).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skdeep import MLPNetRegressor
+    >>> from skdeep.exceptions import DivergenceWarning
+    >>> X = np.arange(20.0).reshape(10, 2)
+    >>> net = MLPNetRegressor((8,), optimizer="sgd", learning_rate=1e4,
+    ...                       max_iter=20, random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = net.fit(X, X[:, 0] * 100)
+    >>> any(w.category is DivergenceWarning for w in caught)
+    True
+    >>> bool(np.isfinite(net.predict(X)).all())
+    True
+    """
 
 
 class Trainer:
