@@ -73,7 +73,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from scipy import special
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -91,7 +91,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from .nn.activations import log_sigmoid, log_softmax
+from .nn.activations import binary_log_proba, log_sigmoid, log_softmax
 from .nn.losses import LOSSES, OUTPUT_ACTIVATION
 from .nn.network import Sequential
 from .nn.optimizers import SGD, Adam, Optimizer, RMSProp
@@ -108,7 +108,12 @@ from .utils._sklearn_compat import (
     StrOptions,
     _fit_context,
 )
-from .utils._validation import name_argument, validate_numeric, warn_unseen_labels
+from .utils._validation import (
+    UnseenLabelsScoreMixin,
+    check_sample_weight,
+    name_argument,
+    validate_numeric,
+)
 
 _HISTORY_COLUMNS = [
     "epoch",
@@ -189,33 +194,6 @@ def _check_range(A, name, dtype):
                 f"computes. Scale {name} (e.g. with StandardScaler) or pass "
                 "dtype=np.float64."
             )
-
-
-def _check_sample_weight(sample_weight, n_samples):
-    """Validate ``sample_weight`` into a new float64 array of shape (n_samples,)."""
-    if isinstance(sample_weight, Real):
-        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
-    sample_weight = check_array(
-        sample_weight,
-        ensure_2d=False,
-        dtype=np.float64,
-        copy=True,
-        input_name="sample_weight",
-    )
-    if sample_weight.ndim != 1:
-        raise ValueError(
-            "`sample_weight` must be a 1-D array or a scalar; received shape "
-            f"{sample_weight.shape}."
-        )
-    if sample_weight.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!"
-        )
-    if np.any(sample_weight < 0):
-        raise ValueError("Negative values in data passed to `sample_weight`.")
-    if not np.any(sample_weight):
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return sample_weight
 
 
 class BaseNetwork(
@@ -319,7 +297,7 @@ class BaseNetwork(
         check_consistent_length(X, y)
         Y = self._validate_targets(y, first_call, classes)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
         sample_weight = self._output_sample_weight(y, sample_weight, incremental)
 
         dtype = self.dtype if first_call else self.network_.dtype
@@ -589,7 +567,7 @@ class BaseNetwork(
         return self
 
 
-class NetworkClassifierMixin(ClassifierMixin):
+class NetworkClassifierMixin(UnseenLabelsScoreMixin):
     """Targets and predictions of network classifiers.
 
     Binary targets train one sigmoid output, multi-class targets a softmax over
@@ -722,24 +700,6 @@ class NetworkClassifierMixin(ClassifierMixin):
             )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy on ``(X, y)``; labels never seen in fit count as errors
-        and raise a warning.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        warn_unseen_labels(self, y)
-        return super().score(X, y, sample_weight=sample_weight)
-
     def decision_function(self, X):
         """The network's logits.
 
@@ -813,7 +773,7 @@ class NetworkClassifierMixin(ClassifierMixin):
             return log_softmax(Z)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return log_sigmoid(Z)
-        return np.hstack([log_sigmoid(-Z), log_sigmoid(Z)])
+        return binary_log_proba(Z)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

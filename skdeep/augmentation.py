@@ -17,6 +17,7 @@ augmented copies to look at.
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
@@ -140,7 +141,11 @@ class ImageAugmenter(BaseEstimator):
         -------
         X_new : ndarray of the shape and dtype of ``X``
         """
-        self._validate_params()
+        if not get_config()["skip_parameter_validation"]:
+            # A standalone call checks the parameters. Inside an estimator's fit
+            # (scikit-learn skips nested validation there) they were checked
+            # once per fit instead (ConvNetClassifier._fit), not once per batch.
+            self._validate_params()
         X = np.asarray(X)
         if X.ndim != 4:
             raise ValueError(

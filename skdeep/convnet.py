@@ -402,6 +402,13 @@ Optimizer, default='rmsprop'
             )
         return X.reshape(n_samples, *image_shape)
 
+    def _fit(self, X, y, *args, **kwargs):
+        if self.augmentation is not None:
+            # Once per fit: transform_batch skips the check under fit's nested
+            # validation context, so the batches do not repeat it.
+            self.augmentation._validate_params()
+        return super()._fit(X, y, *args, **kwargs)
+
     def _augment_batch(self, X_batch, rng):
         if self.augmentation is None:
             return X_batch

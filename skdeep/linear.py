@@ -13,18 +13,22 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from .nn.activations import log_sigmoid, log_softmax
+from .nn.activations import binary_log_proba, log_sigmoid, log_softmax
 from .nn.losses import binary_cross_entropy, categorical_cross_entropy
 from .utils._persistence import PersistenceMixin, all_or_nothing
 from .utils._sklearn_compat import Interval, StrOptions, _fit_context
-from .utils._validation import validate_numeric, warn_unseen_labels
+from .utils._validation import (
+    UnseenLabelsScoreMixin,
+    check_sample_weight,
+    validate_numeric,
+)
 
 # Standard deviation of the random initial weights (notes 一.3: "start from random
 # weights"). Small, so that the start barely biases the solution.
@@ -34,7 +38,7 @@ _INIT_SCALE = 0.01
 _SLACK = 1e-12
 
 
-class _LinearClassifier(ClassifierMixin, PersistenceMixin, BaseEstimator):
+class _LinearClassifier(UnseenLabelsScoreMixin, PersistenceMixin, BaseEstimator):
     """Shared plumbing: input checks, label encoding, scores and prediction.
 
     A fit that raises leaves the estimator as it was (``all_or_nothing``), and
@@ -99,24 +103,6 @@ class _LinearClassifier(ClassifierMixin, PersistenceMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_numeric(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_.T + self.intercept_
-
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy on ``(X, y)``; labels never seen in fit count as errors
-        and raise a warning.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        warn_unseen_labels(self, y)
-        return super().score(X, y, sample_weight=sample_weight)
 
     def decision_function(self, X):
         """Signed scores ``Wx + b``: positive for the second class when binary.
@@ -463,7 +449,7 @@ class PerceptronClassifier(_LinearClassifier):
         """
         scores = self._scores(X)
         if scores.shape[1] == 1:
-            return np.hstack([log_sigmoid(-scores), log_sigmoid(scores)])
+            return binary_log_proba(scores)
         log_sig = log_sigmoid(scores)
         return log_sig - logsumexp(log_sig, axis=1, keepdims=True)
 
@@ -677,19 +663,7 @@ class LogisticGD(_LinearClassifier):
         if sample_weight is None:
             sample_weight = np.ones(n_samples)
         else:
-            sample_weight = check_array(
-                sample_weight,
-                ensure_2d=False,
-                dtype=np.float64,
-                input_name="sample_weight",
-            )
-            if sample_weight.shape != (n_samples,):
-                raise ValueError(
-                    f"sample_weight.shape == {sample_weight.shape}, expected "
-                    f"({n_samples},) to match X."
-                )
-            if (sample_weight < 0).any():
-                raise ValueError("Negative values in data passed to `sample_weight`.")
+            sample_weight = check_sample_weight(sample_weight, n_samples)
         if self.class_weight == "balanced":
             # Weighted class totals, so that weights and repeated rows agree.
             totals = np.bincount(y_index, sample_weight, minlength=classes.size)
@@ -857,5 +831,5 @@ class LogisticGD(_LinearClassifier):
         """
         scores = self._scores(X)
         if scores.shape[1] == 1:
-            return np.hstack([log_sigmoid(-scores), log_sigmoid(scores)])
+            return binary_log_proba(scores)
         return log_softmax(scores)

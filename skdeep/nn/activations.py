@@ -74,6 +74,15 @@ def log_sigmoid(X):
     return -np.logaddexp(0, -X)
 
 
+def binary_log_proba(Z):
+    """Log-probabilities ``[log(1 - sigmoid(Z)), log(sigmoid(Z))]`` of one logit column.
+
+    ``Z`` has shape (n_samples, 1); the result has shape (n_samples, 2), the
+    negative class first. ``1 - sigmoid(Z) = sigmoid(-Z)`` keeps both exact.
+    """
+    return np.hstack([log_sigmoid(-Z), log_sigmoid(Z)])
+
+
 def softmax_grad(X, Y, dY):
     # Jacobian-vector product of softmax: Y * (dY - <dY, Y>) row by row.
     return Y * (dY - np.sum(dY * Y, axis=-1, keepdims=True))
@@ -121,3 +130,35 @@ def get_activation(name):
             f"{sorted(ACTIVATIONS)} or None."
         )
     return ACTIVATIONS[name], ACTIVATION_GRADS[name]
+
+
+def apply_activation(name, Z):
+    """Forward pass of the activation ``name`` on the pre-activation ``Z``.
+
+    The identity returns ``Z`` itself and relu overwrites ``Z`` with its output
+    (its derivative needs only the sign, which the output keeps), so neither
+    allocates; the other activations return a new array and leave ``Z`` intact
+    for :func:`activation_backward`.
+    """
+    if name in (None, "identity", "linear"):
+        return Z
+    if name == "relu":
+        return np.maximum(Z, 0, out=Z)
+    return ACTIVATIONS[name](Z)
+
+
+def activation_backward(name, Z, Y, dY, buffer):
+    """``dZ`` from ``dY`` through the activation ``name`` (``Y = apply_activation(Z)``).
+
+    ``buffer(shape, dtype)`` returns a scratch array; it is asked for one only
+    when the gradient is computed in place (relu), so the identity, which
+    returns ``dY`` itself, keeps no extra array.
+    """
+    if name in (None, "identity", "linear"):
+        return dY
+    if name == "relu":
+        # Y >= 0, so sign(Y) is the 0/1 derivative: no boolean temporary.
+        dZ = np.sign(Y, out=buffer(dY.shape, dY.dtype))
+        dZ *= dY
+        return dZ
+    return ACTIVATION_GRADS[name](Z, Y, dY)

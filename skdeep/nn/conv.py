@@ -12,10 +12,12 @@ and pads ``max(0, (ceil(n / s) - 1) * s + k - n)`` pixels, the odd one at the
 bottom / right.
 """
 
+from functools import partial
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .activations import get_activation
+from .activations import activation_backward, apply_activation, get_activation
 from .layers import Layer, check_positive_int
 
 _PADDINGS = ("valid", "same")
@@ -383,7 +385,7 @@ class Conv2D(Layer):
         self.strides = _pair(strides, "strides")
         self.padding = _check_padding(padding)
         self.activation = activation
-        self._activation, self._activation_grad = get_activation(activation)
+        get_activation(activation)  # refuse an unknown name now, not in fit
 
     def get_config(self):
         return {
@@ -460,13 +462,7 @@ class Conv2D(Layer):
             del cols  # inference keeps nothing: free the windows at once
         Z += b
         Z = Z.reshape(n, out_h, out_w, filters)
-        if self.activation in (None, "identity", "linear"):
-            Y = Z
-        elif self.activation == "relu":
-            # In place: relu's derivative only needs the sign, which Y keeps.
-            Y = np.maximum(Z, 0, out=Z)
-        else:
-            Y = self._activation(Z)
+        Y = apply_activation(self.activation, Z)
         self._cache = (cols, padded_shape, pads, Z, Y) if training else None
         return Y
 
@@ -474,13 +470,9 @@ class Conv2D(Layer):
         cols, padded_shape, pads, Z, Y = self._pop_cache()
         self._cache = None
         n, out_h, out_w, filters = Y.shape
-        if self.activation in (None, "identity", "linear"):
-            dZ = dY
-        elif self.activation == "relu":
-            dZ = self._buffer("dZ", Y.shape, Y.dtype)
-            np.multiply(dY, Y > 0, out=dZ)
-        else:
-            dZ = self._activation_grad(Z, Y, dY)
+        dZ = activation_backward(
+            self.activation, Z, Y, dY, buffer=partial(self._buffer, "dZ")
+        )
         dZ = dZ.reshape(-1, filters)  # (n*out_h*out_w, filters): the rows of cols
         if self.trainable:
             # dW = cols.T @ dZ, written into the (kh*kw*c, filters) view of grads.
@@ -488,8 +480,8 @@ class Conv2D(Layer):
             # db sums dZ over its rows. Summing (n*out_h, out_w*filters) rows
             # first keeps numpy's reduction vectorised along long rows: several
             # times faster than the column sums of a tall, narrow matrix.
-            partial = np.sum(dZ.reshape(n * out_h, out_w * filters), axis=0)
-            np.sum(partial.reshape(out_w, filters), axis=0, out=self.grads["b"])
+            row_sums = np.sum(dZ.reshape(n * out_h, out_w * filters), axis=0)
+            np.sum(row_sums.reshape(out_w, filters), axis=0, out=self.grads["b"])
         if not self.needs_input_grad:
             return None
         # dcols = dZ @ W.T, then fold the windows back onto the padded image.

@@ -17,9 +17,11 @@ Two conventions keep training free of per-batch allocations:
   forward; inference (``training=False``) always returns fresh arrays.
 """
 
+from functools import partial
+
 import numpy as np
 
-from .activations import get_activation
+from .activations import activation_backward, apply_activation, get_activation
 
 
 class Layer:
@@ -210,7 +212,7 @@ class Dense(Layer):
         super().__init__()
         self.units = check_positive_int(units, "units")
         self.activation = activation
-        self._activation, self._activation_grad = get_activation(activation)
+        get_activation(activation)  # refuse an unknown name now, not in fit
 
     def get_config(self):
         return {"units": self.units, "activation": self.activation}
@@ -244,13 +246,7 @@ class Dense(Layer):
         else:
             Z = X @ W
         Z += b
-        if self.activation in (None, "identity", "linear"):
-            Y = Z
-        elif self.activation == "relu":
-            # In place: relu's derivative only needs the sign, which Y keeps.
-            Y = np.maximum(Z, 0, out=Z)
-        else:
-            Y = self._activation(Z)
+        Y = apply_activation(self.activation, Z)
         if training:
             self._cache = (X, Z, Y)
         return Y
@@ -258,14 +254,9 @@ class Dense(Layer):
     def backward(self, dY):
         X, Z, Y = self._pop_cache()
         self._cache = None
-        if self.activation in (None, "identity", "linear"):
-            dZ = dY
-        elif self.activation == "relu":
-            # Y >= 0, so sign(Y) is the 0/1 derivative: no boolean temporary.
-            dZ = np.sign(Y, out=self._buffer("dZ", dY.shape, dY.dtype))
-            dZ *= dY
-        else:
-            dZ = self._activation_grad(Z, Y, dY)
+        dZ = activation_backward(
+            self.activation, Z, Y, dY, buffer=partial(self._buffer, "dZ")
+        )
         if self.trainable:
             np.matmul(X.T, dZ, out=self.grads["W"])
             np.sum(dZ, axis=0, out=self.grads["b"])

@@ -144,11 +144,12 @@ class Trainer:
     def penalty(self):
         """The weight-decay term added to the loss."""
         value = 0.0
-        for W in self._weights:
+        for W, scratch in zip(self._weights, self._scratch):
             if self.alpha:
                 value += 0.5 * self.alpha * float(np.vdot(W, W))
             if self.l1:
-                value += self.l1 * float(np.abs(W).sum())
+                # |W| into the scratch buffer: no new array per batch.
+                value += self.l1 * float(np.abs(W, out=scratch).sum())
         return value
 
     def _add_penalty_grads(self):

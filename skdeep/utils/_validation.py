@@ -11,8 +11,12 @@ first line (scikit-learn's ``check_dtype_object`` matches on it).
 """
 
 import warnings
+from numbers import Real
 
 import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
 
 from ._sklearn_compat import validate_data
 
@@ -91,4 +95,63 @@ def warn_unseen_labels(estimator, y):
         )
 
 
-__all__ = ["name_argument", "validate_numeric", "warn_unseen_labels"]
+def check_sample_weight(sample_weight, n_samples):
+    """Validate ``sample_weight`` into a new float64 array of shape (n_samples,).
+
+    A scalar stands for that weight on every sample. Weights must be finite,
+    non-negative and not all zero.
+    """
+    if isinstance(sample_weight, Real):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    sample_weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        copy=True,
+        input_name="sample_weight",
+    )
+    if sample_weight.ndim != 1:
+        raise ValueError(
+            "`sample_weight` must be a 1-D array or a scalar; received shape "
+            f"{sample_weight.shape}."
+        )
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!"
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("Negative values in data passed to `sample_weight`.")
+    if not np.any(sample_weight):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return sample_weight
+
+
+class UnseenLabelsScoreMixin(ClassifierMixin):
+    """``ClassifierMixin`` whose ``score`` warns about labels unseen in fit."""
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``(X, y)``; labels never seen in fit count as errors
+        and raise a warning.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        warn_unseen_labels(self, y)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+__all__ = [
+    "UnseenLabelsScoreMixin",
+    "check_sample_weight",
+    "name_argument",
+    "validate_numeric",
+    "warn_unseen_labels",
+]
