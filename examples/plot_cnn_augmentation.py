@@ -7,8 +7,8 @@ Chapter 三 of the notes builds image classifiers from two new layers:
 *convolution* layers, whose small filters slide over the image and respond to
 local patterns (三.2-6), and *pooling* layers, which shrink the feature maps
 (三.7). It then makes them robust with *data augmentation* -- training on
-randomly shifted and flipped copies of the images -- and keeps the weights of
-the best epoch with Keras' ``ModelCheckpoint`` (三.9).
+randomly shifted, rotated, zoomed or flipped copies of the images -- and keeps
+the weights of the best epoch with Keras' ``ModelCheckpoint`` (三.9).
 
 This example does all of it with :class:`~skdeep.ConvNetClassifier` on
 scikit-learn's 8x8 handwritten digits.
@@ -43,8 +43,9 @@ print(notes_layer.summary())
 # Each digit is an 8x8 grey image; :class:`~skdeep.ConvNetClassifier` takes
 # images as ``(n_samples, height, width, channels)`` arrays, as Keras does.
 # We keep 30% of them for testing, and make a second test set in which every
-# image is shifted by up to one pixel in each direction -- the same digits,
-# written a little off-centre.
+# image is moved a little: shifted by up to one pixel in each direction,
+# rotated by up to 15 degrees and zoomed by up to 10% -- the same digits,
+# written a little off-centre, slanted, larger or smaller.
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -55,23 +56,45 @@ X = (X / 16).reshape(-1, 8, 8, 1)
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.3, stratify=y, random_state=0
 )
-shifter = ImageAugmenter(width_shift_range=1, height_shift_range=1, random_state=1)
-X_test_shifted = shifter.augment(X_test)
+mover = ImageAugmenter(
+    width_shift_range=1,
+    height_shift_range=1,
+    rotation_range=15,
+    zoom_range=0.1,
+    random_state=1,
+)
+X_test_moved = mover.augment(X_test)
 
 # %%
 # Data augmentation
 # -----------------
 # :class:`~skdeep.augmentation.ImageAugmenter` follows Keras'
-# ``ImageDataGenerator``: ``width_shift_range`` and ``height_shift_range``
-# shift each image at random (an integer is a number of pixels, a float below 1
-# a fraction of the size), and ``horizontal_flip`` mirrors half of them. We
-# shift by up to one pixel and do *not* flip: a mirrored cat is still a cat,
-# but a mirrored digit is not always the same digit.
-# :class:`~skdeep.plotting.AugmentationDisplay` shows what the network will
-# see: each training batch gets fresh random shifts.
+# ``ImageDataGenerator``, with the transformations the notes list:
+#
+# * ``width_shift_range`` and ``height_shift_range`` shift each image at random
+#   (an integer is a number of pixels, a float below 1 a fraction of the size);
+# * ``rotation_range`` turns it about its centre by an angle drawn uniformly
+#   between plus and minus that many degrees;
+# * ``zoom_range=0.1`` scales it by factors drawn in [0.9, 1.1], independently
+#   along the width and the height; as in Keras, a factor below 1 magnifies;
+# * ``horizontal_flip`` mirrors half of the images.
+#
+# Pixels brought in from outside the image repeat its edge, as Keras'
+# ``fill_mode='nearest'``. We use the same ranges as for the moved test set,
+# and do *not* flip: a mirrored cat is still a cat, but a mirrored digit is not
+# always the same digit. :class:`~skdeep.plotting.AugmentationDisplay` shows
+# what the network will see, each copy titled with the rotation (degrees,
+# counter-clockwise), the zoom factors (width x height) and the shift (pixels
+# right, down) drawn for it; each training batch gets fresh random ones.
 from skdeep.plotting import AugmentationDisplay
 
-augmenter = ImageAugmenter(width_shift_range=1, height_shift_range=1, random_state=0)
+augmenter = ImageAugmenter(
+    width_shift_range=1,
+    height_shift_range=1,
+    rotation_range=15,
+    zoom_range=0.1,
+    random_state=0,
+)
 AugmentationDisplay.from_augmenter(augmenter, X_train, n_images=8, n_rows=2)
 plt.show()
 
@@ -101,9 +124,9 @@ def make_network(augmentation=None):
         ],
         optimizer="adam",
         learning_rate=1e-2,
-        max_iter=40,
+        max_iter=60,
         early_stopping=True,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         augmentation=augmentation,
         random_state=0,
     )
@@ -112,7 +135,7 @@ def make_network(augmentation=None):
 from sklearn.exceptions import ConvergenceWarning
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", ConvergenceWarning)  # 40 epochs at most
+    warnings.simplefilter("ignore", ConvergenceWarning)  # 60 epochs at most
     plain = make_network().fit(X_train, y_train)
     augmented = make_network(augmenter).fit(X_train, y_train)
 print(augmented.summary())
@@ -120,13 +143,13 @@ print(augmented.summary())
 # %%
 # Augmentation buys robustness
 # ----------------------------
-# Both networks recognise the test digits as they come. On the shifted test
+# Both networks recognise the test digits as they come. On the moved test
 # digits the network trained without augmentation loses much of its accuracy;
-# the one that saw shifted copies during training barely notices.
+# the one that saw moved copies during training keeps most of it.
 for name, model in [("no augmentation", plain), ("augmentation", augmented)]:
     print(
         f"{name:>16}: test accuracy {model.score(X_test, y_test):.3f}, "
-        f"shifted test {model.score(X_test_shifted, y_test):.3f}"
+        f"moved test {model.score(X_test_moved, y_test):.3f}"
     )
 
 # %%

@@ -56,7 +56,10 @@ for epoch in range(1, 100):
     if errors == 0:  # an epoch without mistakes: the points are separated
         break
 for ax in axes[1:]:
-    ax.get_legend().remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+for ax in panels:  # separated before the fourth panel
+    ax.set_visible(False)
 fig.suptitle("The perceptron rule moves the line towards misclassified points")
 plt.show()
 

@@ -1,12 +1,13 @@
-"""Image augmentation: random shifts and horizontal flips (notes 三.9).
+"""Image augmentation: random shifts, rotations, zooms and flips (notes 三.9).
 
-:class:`ImageAugmenter` follows Keras' ``ImageDataGenerator`` for the three
-transformations the notes use: ``width_shift_range``, ``height_shift_range``
-and ``horizontal_flip``, with ``fill_mode='nearest'``. A whole batch is
-transformed at once: each image gets its own shift and flip, applied by
-gathering rows and columns with index arrays (bilinear interpolation between
-the two nearest pixels for fractional shifts), with no Python loop over
-images.
+:class:`ImageAugmenter` follows Keras' ``ImageDataGenerator`` for the
+transformations the notes list: ``width_shift_range``, ``height_shift_range``,
+``rotation_range``, ``zoom_range`` and ``horizontal_flip``, with
+``fill_mode='nearest'`` and bilinear interpolation. A whole batch is
+transformed at once, each image with its own random transformation, with no
+Python loop over images: shifts and flips alone by gathering rows and columns
+with index arrays, rotations and zooms by one bilinear gather of every image's
+own affine sampling grid.
 
 :class:`~skdeep.ConvNetClassifier` calls :meth:`ImageAugmenter.transform_batch`
 on every training batch with a generator derived from its own
@@ -14,6 +15,7 @@ on every training batch with a generator derived from its own
 augmented copies to look at.
 """
 
+from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +24,16 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from .utils._sklearn_compat import Interval, validate_params
+
+_Transforms = namedtuple("_Transforms", "angle dy dx zoom_x zoom_y flip")
+_Transforms.__doc__ = """The random transformation of each image of a batch.
+
+Arrays of shape ``(n,)``: ``angle`` in degrees (counter-clockwise) and
+``zoom_x``, ``zoom_y`` (Keras' factors along the width and the height) are
+``None`` when the augmenter does not rotate or zoom; ``dy``, ``dx`` are shifts
+in pixels (down, right); ``flip`` is a boolean mask, ``None`` without
+``horizontal_flip``.
+"""
 
 
 def _shift_sampler(shift_range, size):
@@ -38,20 +50,45 @@ def _shift_sampler(shift_range, size):
     return lambda rng, n: rng.uniform(-limit, limit, size=n)
 
 
-def _interpolation(shifts, size):
-    """Source indices and weights of a shift along one axis, 'nearest' fill.
+def _zoom_bounds(zoom_range):
+    """``(lower, upper)`` zoom factors of Keras' ``zoom_range``.
 
-    Output pixel ``j`` of an image shifted by ``t`` reads the input at ``j - t``,
-    between pixels ``floor(j - t)`` and ``floor(j - t) + 1``; indices outside
-    the image are clipped to its edge (Keras' ``fill_mode='nearest'``).
+    A float ``z`` means ``[1 - z, 1 + z]``; a pair is ``[lower, upper]``. The
+    float's range is checked by ``_parameter_constraints``; a pair is checked
+    here, since a constraint cannot say "two numbers, ordered, positive".
+    """
+    if isinstance(zoom_range, Real):
+        return 1.0 - zoom_range, 1.0 + zoom_range
+    try:
+        bounds = np.asarray(zoom_range, dtype=np.float64)
+    except (TypeError, ValueError):
+        bounds = None
+    if (
+        bounds is None
+        or bounds.shape != (2,)
+        or not np.all(np.isfinite(bounds))
+        or not 0 < bounds[0] <= bounds[1]
+    ):
+        raise ValueError(
+            "`zoom_range` must be a float in [0, 1) or a pair [lower, upper] "
+            f"with 0 < lower <= upper; received zoom_range={zoom_range!r}."
+        )
+    return float(bounds[0]), float(bounds[1])
+
+
+def _neighbours(source, size):
+    """Bilinear neighbours of fractional source indices, 'nearest' fill.
+
+    ``source`` (any shape) lies between pixels ``floor(source)`` and
+    ``floor(source) + 1``; indices outside the image are clipped to its edge
+    (Keras' ``fill_mode='nearest'``).
 
     Returns
     -------
-    lower, upper : ndarray of int, shape (n, size)
-    weight : ndarray of shape (n, size)
+    lower, upper : ndarray of int, shape of ``source``
+    weight : ndarray of the shape of ``source``
         Weight of ``upper``; ``lower`` gets ``1 - weight``.
     """
-    source = np.arange(size) - shifts[:, None]  # (n, size)
     lower = np.floor(source)
     weight = source - lower
     lower = lower.astype(np.intp)
@@ -60,8 +97,84 @@ def _interpolation(shifts, size):
     return lower, upper, weight
 
 
+def _interpolation(shifts, size):
+    """Neighbours of a shift along one axis: output ``j`` reads ``j - t``.
+
+    Returns ``lower, upper, weight``, each of shape ``(n, size)``.
+    """
+    return _neighbours(np.arange(size) - shifts[:, None], size)
+
+
+def _sampling_grid(transforms, h, w):
+    """Where each output pixel reads its image: ``rows, cols`` of shape (n, h, w).
+
+    Keras' ``apply_affine_transform`` composes rotation @ shift @ zoom about the
+    image centre ``c``: output pixel ``p`` (row, column) reads the input at
+    ``c + R (Z (p - c) - t)``, with ``Z = diag(zoom_y, zoom_x)``, ``t = (dy,
+    dx)`` (the content moves by ``+t``, this module's convention for shifts)
+    and ``R`` the rotation of the sampling coordinates that turns the content
+    counter-clockwise by ``angle``. ``c = ((h - 1) / 2, (w - 1) / 2)`` is the
+    centre of the middle pixel, as in current keras-preprocessing (early
+    releases used ``h / 2 + 0.5``, a pixel off).
+    """
+    n = len(transforms.dy)
+    centre_row, centre_col = (h - 1) / 2, (w - 1) / 2
+    zoom_y = 1.0 if transforms.zoom_y is None else transforms.zoom_y[:, None, None]
+    zoom_x = 1.0 if transforms.zoom_x is None else transforms.zoom_x[:, None, None]
+    # Zoomed and shifted offsets from the centre: (n, h, 1) rows, (n, 1, w) columns.
+    u = zoom_y * (np.arange(h) - centre_row)[:, None] - transforms.dy[:, None, None]
+    v = zoom_x * (np.arange(w) - centre_col) - transforms.dx[:, None, None]
+    if transforms.angle is None:
+        rows = np.broadcast_to(centre_row + u, (n, h, w))
+        cols = np.broadcast_to(centre_col + v, (n, h, w))
+        return rows, cols
+    theta = np.deg2rad(transforms.angle)[:, None, None]
+    cos, sin = np.cos(theta), np.sin(theta)
+    rows = centre_row + cos * u + sin * v  # (n, h, w)
+    cols = centre_col - sin * u + cos * v
+    return rows, cols
+
+
+def _bilinear_gather(X, rows, cols, flip=None):
+    """Sample every image at its own grid: one gather per bilinear neighbour.
+
+    ``X[i]`` is read at ``(rows[i], cols[i])`` (each of shape (n, h, w)),
+    mirrored left-right first where ``flip`` is true. The four neighbours are
+    gathered from ``X`` viewed as ``(n * h * w, channels)`` rows with
+    ``np.take``, so all channels of a pixel come in one step.
+    """
+    n, h, w, c = X.shape
+    row0, row1, row_weight = _neighbours(rows, h)
+    col0, col1, col_weight = _neighbours(cols, w)
+    if flip is not None:
+        # Mirroring reads column w-1-j instead of j: flip the index maps.
+        col0[flip] = w - 1 - col0[flip]
+        col1[flip] = w - 1 - col1[flip]
+    # Flat pixel index (i * h + row) * w + col, shape (n, h, w).
+    images = (np.arange(n) * h)[:, None, None]
+    top, bottom = (images + row0) * w, (images + row1) * w
+    pixels = X.reshape(n * h * w, c)
+    X_00 = np.take(pixels, top + col0, axis=0)  # (n, h, w, c)
+    X_01 = np.take(pixels, top + col1, axis=0)
+    X_10 = np.take(pixels, bottom + col0, axis=0)
+    X_11 = np.take(pixels, bottom + col1, axis=0)
+    col_weight = col_weight[..., None].astype(X.dtype)
+    row_weight = row_weight[..., None].astype(X.dtype)
+    # Along the columns, then the rows; a + t * (b - a), in place.
+    X_01 -= X_00
+    X_01 *= col_weight
+    X_00 += X_01
+    X_11 -= X_10
+    X_11 *= col_weight
+    X_10 += X_11
+    X_10 -= X_00
+    X_10 *= row_weight
+    X_00 += X_10
+    return X_00
+
+
 class ImageAugmenter(BaseEstimator):
-    """Random shifts and horizontal flips of images, as Keras' ImageDataGenerator.
+    """Random shifts, rotations, zooms and flips, as Keras' ImageDataGenerator.
 
     Parameters
     ----------
@@ -74,6 +187,15 @@ class ImageAugmenter(BaseEstimator):
         Vertical shift, the same way.
     horizontal_flip : bool, default=False
         Mirror each image left-right with probability 0.5.
+    rotation_range : float, default=0.0
+        Rotation in degrees about the image centre, drawn uniformly in
+        ``(-rotation_range, rotation_range)``.
+    zoom_range : float or array-like of two floats, default=0.0
+        Zoom factors, drawn uniformly in ``[lower, upper]`` independently along
+        the width and the height; a float ``z`` in ``[0, 1)`` means
+        ``[1 - z, 1 + z]``. As in Keras the factor scales the sampling
+        coordinates: below 1 it magnifies (0.5 shows the middle half of the
+        image at twice the size), above 1 it shrinks.
     random_state : int, RandomState instance or None, default=None
         Randomness of :meth:`augment`. During a fit,
         :class:`~skdeep.ConvNetClassifier` passes its own generator to
@@ -82,12 +204,34 @@ class ImageAugmenter(BaseEstimator):
     See Also
     --------
     skdeep.ConvNetClassifier : Uses it through its ``augmentation`` parameter.
+    skdeep.plotting.AugmentationDisplay : Draws augmented copies of images.
 
     Notes
     -----
-    Pixels shifted in from outside the image repeat the nearest edge pixel
-    (``fill_mode='nearest'``). Fractional shifts interpolate linearly between
-    the two nearest pixels, as Keras' default ``interpolation_order=1``.
+    Pixels brought in from outside the image repeat the nearest edge pixel
+    (``fill_mode='nearest'``), and every transformation interpolates linearly
+    between the nearest pixels (Keras' default ``interpolation_order=1``).
+
+    Rotation, shift and zoom compose as in Keras' ``apply_affine_transform``
+    (rotation @ shift @ zoom of the sampling coordinates, about the centre of
+    the middle pixel): output pixel ``p`` reads the input at
+    ``c + R (Z (p - c) - t)``. So the zoom also scales the shift. A positive
+    angle turns the content counter-clockwise. The flip is applied first
+    (Keras flips last); since mirrored angles and shifts are as likely as the
+    originals, the distribution of augmented images is the same.
+
+    Parameters are drawn for the whole batch, in Keras' order: angles (only
+    when ``rotation_range`` is set), vertical shifts, horizontal shifts, one
+    ``(zoom_x, zoom_y)`` pair per image (only when zooming), flips. Without
+    rotation and zoom, shifts and flips are done separably (rows, then
+    columns). With them, every image gets its own sampling grid and one
+    gather per bilinear neighbour fetches all images and channels at once.
+    Measured on the same grids for 32 images of 32x32x3 (float32, one thread,
+    best of 10): 0.9 ms for the four gathers and the weighting, against 3.5 ms
+    for ``scipy.ndimage.map_coordinates`` per image and channel in a loop, and
+    5.8 ms (11.3 ms) for one ``map_coordinates`` call on the batch as a 3-D
+    (4-D) array, which interpolates along the image (and channel) axes too,
+    for nothing.
 
     Examples
     --------
@@ -106,12 +250,24 @@ class ImageAugmenter(BaseEstimator):
     array([[1., 2., 3., 3.],
            [1., 2., 3., 3.],
            [0., 0., 1., 2.]])
+    >>> magnifier = ImageAugmenter(zoom_range=[0.5, 0.5])  # the middle, twice as big
+    >>> magnifier.augment(X)[0, :, :, 0]
+    array([[ 3.75,  4.25,  4.75,  5.25],
+           [ 5.75,  6.25,  6.75,  7.25],
+           [ 7.75,  8.25,  8.75,  9.25],
+           [ 9.75, 10.25, 10.75, 11.25]])
+    >>> rotator = ImageAugmenter(rotation_range=30, zoom_range=0.1, random_state=0)
+    >>> rotator.augment(X, n_copies=4).shape
+    (4, 4, 4, 1)
     """
 
     _parameter_constraints: dict = {
         "width_shift_range": [Interval(Real, 0, None, closed="left")],
         "height_shift_range": [Interval(Real, 0, None, closed="left")],
         "horizontal_flip": ["boolean"],
+        "rotation_range": [Interval(Real, 0, None, closed="left")],
+        # A pair [lower, upper] is checked further by `_zoom_bounds`.
+        "zoom_range": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "random_state": ["random_state"],
     }
 
@@ -120,27 +276,42 @@ class ImageAugmenter(BaseEstimator):
         width_shift_range=0.0,
         height_shift_range=0.0,
         horizontal_flip=False,
+        *,
+        rotation_range=0.0,
+        zoom_range=0.0,
         random_state=None,
     ):
         self.width_shift_range = width_shift_range
         self.height_shift_range = height_shift_range
         self.horizontal_flip = horizontal_flip
+        self.rotation_range = rotation_range
+        self.zoom_range = zoom_range
         self.random_state = random_state
 
+    def _validate_params(self):
+        # The constraints, then what they cannot express: a zoom pair's order
+        # and sign. ConvNetClassifier calls this once per fit.
+        super()._validate_params()
+        _zoom_bounds(self.zoom_range)
+
     def transform_batch(self, X, rng):
-        """Return a randomly shifted and flipped copy of a batch of images.
+        """Return a randomly transformed copy of a batch of images.
 
         Parameters
         ----------
         X : ndarray of shape (n_images, height, width, channels)
             The batch; it is not modified.
         rng : numpy.random.Generator
-            Source of the random shifts and flips.
+            Source of the random shifts, rotations, zooms and flips.
 
         Returns
         -------
         X_new : ndarray of the shape and dtype of ``X``
         """
+        return self._transform_batch(X, rng)[0]
+
+    def _transform_batch(self, X, rng):
+        """:meth:`transform_batch`, also returning the drawn ``_Transforms``."""
         if not get_config()["skip_parameter_validation"]:
             # A standalone call checks the parameters. Inside an estimator's fit
             # (scikit-learn skips nested validation there) they were checked
@@ -153,17 +324,41 @@ class ImageAugmenter(BaseEstimator):
                 f"channels); received an array of shape {X.shape}."
             )
         n, h, w, _ = X.shape
-        # Draw in a fixed order (vertical, horizontal, flips) for reproducibility.
-        dy = _shift_sampler(self.height_shift_range, h)(rng, n)
-        dx = _shift_sampler(self.width_shift_range, w)(rng, n)
-        flip = rng.random(n) < 0.5 if self.horizontal_flip else None
+        transforms = self._draw(n, h, w, rng)
+        if transforms.angle is not None or transforms.zoom_x is not None:
+            rows, cols = _sampling_grid(transforms, h, w)
+            return _bilinear_gather(X, rows, cols, transforms.flip), transforms
+        # Shifts and flips only: separable, and bit-identical to the releases
+        # that had nothing else (fits with a fixed random_state depend on it).
         images = np.arange(n)[:, None, None]
         out = X
         if self.height_shift_range:
-            out = self._resample(out, images, dy, axis=1)
-        if self.width_shift_range or flip is not None:
-            out = self._resample(out, images, dx, axis=2, flip=flip)
-        return out.copy() if out is X else out
+            out = self._resample(out, images, transforms.dy, axis=1)
+        if self.width_shift_range or transforms.flip is not None:
+            out = self._resample(
+                out, images, transforms.dx, axis=2, flip=transforms.flip
+            )
+        return (out.copy() if out is X else out), transforms
+
+    def _draw(self, n, h, w, rng):
+        """Draw the transformations of a batch of ``n`` images of ``h x w``.
+
+        The order is Keras' (angle, vertical shift, horizontal shift, zoom
+        pair, flip), each for the whole batch; angles and zooms are drawn only
+        when set, so that augmenters without them use the generator as before.
+        """
+        angle = zoom_x = zoom_y = flip = None
+        if self.rotation_range:
+            angle = rng.uniform(-self.rotation_range, self.rotation_range, size=n)
+        dy = _shift_sampler(self.height_shift_range, h)(rng, n)
+        dx = _shift_sampler(self.width_shift_range, w)(rng, n)
+        lower, upper = _zoom_bounds(self.zoom_range)
+        if not lower == upper == 1:
+            # One (zx, zy) pair per image, as Keras' uniform(lower, upper, 2).
+            zoom_x, zoom_y = rng.uniform(lower, upper, size=(n, 2)).T
+        if self.horizontal_flip:
+            flip = rng.random(n) < 0.5
+        return _Transforms(angle, dy, dx, zoom_x, zoom_y, flip)
 
     @staticmethod
     def _resample(X, images, shifts, axis, flip=None):
@@ -212,6 +407,10 @@ class ImageAugmenter(BaseEstimator):
             Copy ``k`` of image ``i`` is row ``k * n_images + i``. The same
             ``random_state`` gives the same copies.
         """
+        return self._augment(X, n_copies)[0]
+
+    def _augment(self, X, n_copies):
+        """:meth:`augment`, also returning the drawn ``_Transforms``."""
         _check_n_copies(n_copies=n_copies)
         X = np.asarray(X)
         if X.ndim == 3:
@@ -221,7 +420,7 @@ class ImageAugmenter(BaseEstimator):
         rng = np.random.default_rng(
             check_random_state(self.random_state).randint(2**31 - 1)
         )
-        return self.transform_batch(np.concatenate([X] * n_copies), rng)
+        return self._transform_batch(np.concatenate([X] * n_copies), rng)
 
 
 @validate_params(

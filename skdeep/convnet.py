@@ -15,7 +15,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseNetwork, NetworkClassifierMixin, NetworkSummary
+from ._base import BaseNetwork
+from ._outputs import NetworkClassifierMixin
+from ._summary import summarize
 from .augmentation import ImageAugmenter
 from .nn.conv import Conv2D, MaxPooling2D
 from .nn.layers import Dense, Flatten, Layer
@@ -152,7 +154,12 @@ Optimizer, default='rmsprop'
     alpha : float, default=0.0
         L2 penalty ``0.5 * alpha * ||W||^2`` on the weights.
     l1 : float, default=0.0
-        L1 penalty ``l1 * |W|`` on the weights.
+        L1 penalty ``l1 * |W|`` on the weights, applied as a proximal
+        (soft-thresholding) step after every update: weights become exactly
+        zero.
+    max_norm : float or None, default=None
+        Max-norm constraint: after every update, each unit's (filter's)
+        incoming weights are rescaled to an L2 norm of at most ``max_norm``.
     augmentation : ImageAugmenter or None, default=None
         Random shifts and flips applied afresh to every training batch (never
         to validation data or at prediction), drawn from ``random_state``.
@@ -176,6 +183,12 @@ Optimizer, default='rmsprop'
         Train from this many random initialisations and keep the best network.
     clipnorm : float or None, default=None
         Clip each gradient array to this L2 norm.
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'} or \
+callable, default='constant'
+        The step size of each epoch, as for
+        :class:`~skdeep.MLPNetClassifier`.
+    shuffle : bool, default=True
+        Visit the images in a new random order each epoch.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, shuffling, dropout, augmentation and the
         validation split.
@@ -292,6 +305,7 @@ Optimizer, default='rmsprop'
         max_iter=100,
         alpha=0.0,
         l1=0.0,
+        max_norm=None,
         augmentation=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -300,6 +314,8 @@ Optimizer, default='rmsprop'
         restore_best_weights=True,
         n_restarts=1,
         clipnorm=None,
+        learning_rate_schedule="constant",
+        shuffle=True,
         random_state=None,
         warm_start=False,
         verbose=0,
@@ -318,6 +334,7 @@ Optimizer, default='rmsprop'
         self.max_iter = max_iter
         self.alpha = alpha
         self.l1 = l1
+        self.max_norm = max_norm
         self.augmentation = augmentation
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -326,6 +343,8 @@ Optimizer, default='rmsprop'
         self.restore_best_weights = restore_best_weights
         self.n_restarts = n_restarts
         self.clipnorm = clipnorm
+        self.learning_rate_schedule = learning_rate_schedule
+        self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
@@ -492,12 +511,9 @@ Optimizer, default='rmsprop'
                 "`input_shape`: set input_shape or call fit before summary()."
             ))  # fmt: skip
         layers = self._network_layers(input_shape, None)
-        network = Sequential(layers, dtype=self.dtype)
+        network = Sequential(layers, dtype=self._dtype())
         network.build(input_shape, np.random.default_rng(0))
-        return NetworkSummary(
-            network.summary_rows(),
-            columns=["layer", "output_shape", "params", "trainable"],
-        )
+        return summarize(network)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,6 +7,8 @@ skdeep's own classes:
   :mod:`skdeep.nn.training`).
 - :class:`InconsistentVersionWarning`: a model saved by another skdeep version
   was loaded (defined in ``skdeep.utils._persistence``).
+- :class:`TrainingInterruptedWarning`: Ctrl-C stopped training; the model was
+  kept (defined in :mod:`skdeep.nn.training`).
 
 And, for convenience, the scikit-learn classes skdeep raises, re-exported
 unchanged (``skdeep.exceptions.ConvergenceWarning is
@@ -39,7 +41,7 @@ from sklearn.exceptions import (
     UndefinedMetricWarning,
 )
 
-from .nn.training import DivergenceWarning
+from .nn.training import DivergenceWarning, TrainingInterruptedWarning
 from .utils._persistence import InconsistentVersionWarning
 
 __all__ = [
@@ -47,5 +49,6 @@ __all__ = [
     "DivergenceWarning",
     "InconsistentVersionWarning",
     "NotFittedError",
+    "TrainingInterruptedWarning",
     "UndefinedMetricWarning",
 ]

@@ -6,6 +6,7 @@ Channels-last, with Keras' names and defaults (see :mod:`skdeep.nn.layers` and
 
 from .nn.conv import Conv2D, GlobalAveragePooling2D, MaxPooling2D
 from .nn.layers import Activation, Dense, Dropout, Flatten, Layer
+from .nn.locally_connected import LocallyConnected2D
 
 __all__ = [
     "Activation",
@@ -15,5 +16,6 @@ __all__ = [
     "Flatten",
     "GlobalAveragePooling2D",
     "Layer",
+    "LocallyConnected2D",
     "MaxPooling2D",
 ]

@@ -10,7 +10,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseNetwork, NetworkClassifierMixin, NetworkRegressorMixin
+from ._base import BaseNetwork
+from ._docs import document
+from ._outputs import NetworkClassifierMixin, NetworkRegressorMixin
 from .nn.layers import Dense, Dropout
 from .utils._sklearn_compat import Interval, StrOptions
 
@@ -61,65 +63,32 @@ class _MLPLayersMixin:
         return [layer.params["b"] for layer in self._dense_layers()]
 
 
-_PARAMETERS_DOC = """
-    hidden_layer_sizes : array-like of int, default=(100,)
-        Number of units of each hidden layer.
-    activation : {'relu', 'tanh', 'sigmoid', 'logistic', 'identity'}, default='relu'
-        Activation of the hidden layers ('logistic' is 'sigmoid').
-    optimizer : {'sgd', 'momentum', 'nesterov', 'adam', 'rmsprop'} or Optimizer, \
-default='adam'
-        The gradient-descent variant (notes 二.9-10). An optimizer object from
-        :mod:`skdeep.optimizers` is cloned and used with its own learning rate.
-    learning_rate : float, default=1e-3
-        Step size of the named optimizers.
-    momentum : float, default=0.9
-        Momentum ``beta`` of 'momentum' and 'nesterov'.
-    batch_size : int or None, default=200
-        Mini-batch size, clipped to the number of samples; None is full-batch
-        gradient descent.
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the data).
-    alpha : float, default=1e-4
-        L2 penalty ``0.5 * alpha * ||W||^2`` on the weights (not the biases),
-        added to the mean loss (the notes' lambda). Unlike scikit-learn's
-        ``MLPClassifier``, it is not divided by the batch size.
-    l1 : float, default=0.0
-        L1 penalty ``l1 * |W|`` on the weights.
-    dropout : float, default=0.0
-        Drop rate of a ``Dropout`` layer after each hidden layer (training only).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified for classifiers)
-        and stop when its loss has not improved for ``n_iter_no_change`` epochs.
-    validation_fraction : float, default=0.1
-        Fraction of the training data held out for early stopping
-        (``ceil(validation_fraction * n_samples)`` rows). For classifiers, when
-        the classes are too small to stratify, the rows are drawn at random
-        among those whose class keeps a training row; a ValueError is raised if
-        the training set cannot keep every class.
-    n_iter_no_change : int, default=10
-        Epochs without improvement (of the validation loss with
-        ``early_stopping``, else of the training loss) before training stops.
-    tol : float, default=1e-4
-        An epoch improves if its loss is below the best so far minus ``tol``.
-    restore_best_weights : bool, default=True
-        Restore the weights of the best epoch at the end of training (the
-        notes' ``ModelCheckpoint(save_best_only=True)``, kept in memory); False
-        keeps the last epoch's weights.
-    n_restarts : int, default=1
-        Train from this many random initialisations and keep the network with
-        the best (validation or training) loss (notes 二.8).
-    clipnorm : float or None, default=None
-        Clip each gradient array to this L2 norm.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation, shuffling, dropout, validation split and
-        restarts.
-    warm_start : bool, default=False
-        Continue from the fitted weights when ``fit`` is called again.
-    verbose : int, default=0
-        Print one line per epoch if > 0.
-    dtype : {np.float32, np.float64}, default=np.float32
-        Floating type of the weights and computations, whatever the input dtype.
-"""
+# The vocabulary both MLPs take, in __init__ order (documented in skdeep._docs).
+_PARAMETERS = [
+    "hidden_layer_sizes",
+    "activation",
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "batch_size",
+    "max_iter",
+    "alpha",
+    "l1",
+    "max_norm",
+    "dropout",
+    "early_stopping",
+    "validation_fraction",
+    "n_iter_no_change",
+    "tol",
+    "restore_best_weights",
+    "n_restarts",
+    "clipnorm",
+    "learning_rate_schedule",
+    "shuffle",
+    "random_state",
+    "warm_start",
+    "verbose",
+]
 
 _ATTRIBUTES_DOC = """
     n_features_in_ : int
@@ -141,18 +110,20 @@ _ATTRIBUTES_DOC = """
     loss_curve_ : list of float
         Training loss of every epoch.
     best_loss_ : float
-        Best monitored loss (validation loss with ``early_stopping``, else
-        training loss); the restored weights are those of that epoch.
+        The monitored loss (validation loss with validation data, else the
+        training loss, penalties included) of the weights the estimator holds,
+        measured on the whole set in inference mode after training; restarts
+        are compared on it.
     validation_scores_ : list of float or None
-        Validation score of every epoch with ``early_stopping``, else None.
+        Validation score of every epoch with validation data, else None.
     history_ : pandas.DataFrame
         One row per epoch (index ``epoch``): loss, score, val_loss, val_score,
         learning_rate, seconds. ``score`` (accuracy, or R^2 for the regressor)
         is the running score of the epoch's training batches, as Keras'
         ``accuracy``: no extra pass over the data.
     best_epoch_ : int or None
-        The epoch whose weights were restored (None if training diverged in its
-        first epoch and the initial weights were kept).
+        The epoch whose weights the estimator holds (None if training diverged
+        in its first epoch and the initial weights were kept).
     out_activation_ : str
         Activation that turns the logits into predictions.
 """
@@ -167,11 +138,8 @@ class MLPNetClassifier(_MLPLayersMixin, NetworkClassifierMixin, BaseNetwork):
     cross-entropy computed from the logits (finite for any input).
 
     Parameters
-    ----------"""
-        + _PARAMETERS_DOC
-        + """    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes (``{label: weight}``), multiplied into the sample
-        weights; 'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
+    ----------
+    {parameters}
 
     Attributes
     ----------
@@ -230,6 +198,7 @@ class MLPNetClassifier(_MLPLayersMixin, NetworkClassifierMixin, BaseNetwork):
         max_iter=200,
         alpha=1e-4,
         l1=0.0,
+        max_norm=None,
         dropout=0.0,
         early_stopping=False,
         validation_fraction=0.1,
@@ -238,6 +207,8 @@ class MLPNetClassifier(_MLPLayersMixin, NetworkClassifierMixin, BaseNetwork):
         restore_best_weights=True,
         n_restarts=1,
         clipnorm=None,
+        learning_rate_schedule="constant",
+        shuffle=True,
         random_state=None,
         warm_start=False,
         verbose=0,
@@ -253,6 +224,7 @@ class MLPNetClassifier(_MLPLayersMixin, NetworkClassifierMixin, BaseNetwork):
         self.max_iter = max_iter
         self.alpha = alpha
         self.l1 = l1
+        self.max_norm = max_norm
         self.dropout = dropout
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -261,6 +233,8 @@ class MLPNetClassifier(_MLPLayersMixin, NetworkClassifierMixin, BaseNetwork):
         self.restore_best_weights = restore_best_weights
         self.n_restarts = n_restarts
         self.clipnorm = clipnorm
+        self.learning_rate_schedule = learning_rate_schedule
+        self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
@@ -276,9 +250,9 @@ class MLPNetRegressor(_MLPLayersMixin, NetworkRegressorMixin, BaseNetwork):
     ``0.5 * mean(sum((y_pred - y)**2))`` (notes 二.11).
 
     Parameters
-    ----------"""
-        + _PARAMETERS_DOC
-        + """
+    ----------
+    {parameters}
+
     Attributes
     ----------
     n_outputs_ : int
@@ -323,6 +297,7 @@ class MLPNetRegressor(_MLPLayersMixin, NetworkRegressorMixin, BaseNetwork):
         max_iter=200,
         alpha=1e-4,
         l1=0.0,
+        max_norm=None,
         dropout=0.0,
         early_stopping=False,
         validation_fraction=0.1,
@@ -331,6 +306,8 @@ class MLPNetRegressor(_MLPLayersMixin, NetworkRegressorMixin, BaseNetwork):
         restore_best_weights=True,
         n_restarts=1,
         clipnorm=None,
+        learning_rate_schedule="constant",
+        shuffle=True,
         random_state=None,
         warm_start=False,
         verbose=0,
@@ -345,6 +322,7 @@ class MLPNetRegressor(_MLPLayersMixin, NetworkRegressorMixin, BaseNetwork):
         self.max_iter = max_iter
         self.alpha = alpha
         self.l1 = l1
+        self.max_norm = max_norm
         self.dropout = dropout
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -353,10 +331,15 @@ class MLPNetRegressor(_MLPLayersMixin, NetworkRegressorMixin, BaseNetwork):
         self.restore_best_weights = restore_best_weights
         self.n_restarts = n_restarts
         self.clipnorm = clipnorm
+        self.learning_rate_schedule = learning_rate_schedule
+        self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
         self.dtype = dtype
 
+
+document(MLPNetClassifier, [*_PARAMETERS, "class_weight", "dtype"])
+document(MLPNetRegressor, [*_PARAMETERS, "dtype"])
 
 __all__ = ["MLPNetClassifier", "MLPNetRegressor"]

@@ -8,10 +8,11 @@ from numpy.testing import assert_array_equal
 from scipy import stats
 from scipy.stats import loguniform, randint, uniform
 from sklearn.base import clone
-from sklearn.datasets import load_digits, load_iris, make_classification
+from sklearn.datasets import load_digits, load_iris, make_regression
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import (
     KFold,
+    ParameterSampler,
     PredefinedSplit,
     RandomizedSearchCV,
     ShuffleSplit,
@@ -25,7 +26,12 @@ from threadpoolctl import threadpool_limits
 
 from skdeep import CoarseToFineSearchCV, MLPNetClassifier
 from skdeep.metrics import sensitivity_scorer
-from skdeep.model_selection import _validation_split, narrow_distributions
+from skdeep.model_selection import (
+    _rank_by_round,
+    _sample,
+    _validation_split,
+    narrow_distributions,
+)
 
 
 def _results(params, scores):
@@ -268,16 +274,47 @@ def test_default_validation_split():
 
 
 def test_regressor_search():
-    X, y = make_classification(n_samples=80, random_state=0)
+    """Catches a regressor search that scores, ranks or picks the wrong candidate.
+
+    On noise-free linear data the validation R^2 of Ridge falls as ``alpha``
+    grows, so the best candidate of the last round is its smallest alpha, and
+    ranks follow alpha. With a known split, every score equals the R^2 that
+    scikit-learn's Ridge gives on it.
+    """
+    X, y = make_regression(n_samples=80, n_features=5, noise=0, random_state=0)
     search = CoarseToFineSearchCV(
+        Ridge(),
+        {"alpha": loguniform(1e-3, 1e3)},
+        n_iter=4,
+        n_rounds=2,
+        random_state=0,
+    ).fit(X, y)
+    results = search.cv_results_
+    assert search.n_splits_ == 1  # the default: one plain ShuffleSplit
+    last = np.flatnonzero(results["round"] == 1)
+    alphas = np.asarray(results["param_alpha"][last], dtype=float)
+    assert search.best_index_ == last[np.argmin(alphas)]
+    assert_array_equal(results["rank_test_score"][last], stats.rankdata(alphas))
+    assert search.best_score_ > 0.99
+    np.testing.assert_allclose(
+        search.best_estimator_.coef_,
+        Ridge(alpha=search.best_params_["alpha"]).fit(X, y).coef_,
+    )
+
+    test = np.arange(len(y)) % 4 == 0
+    known = CoarseToFineSearchCV(
         Ridge(),
         {"alpha": loguniform(1e-3, 1e3)},
         n_iter=3,
         n_rounds=2,
+        cv=PredefinedSplit(np.where(test, 0, -1)),
         random_state=0,
-    ).fit(X, y.astype(float))
-    assert search.n_splits_ == 1
-    assert np.isfinite(search.best_score_)
+    ).fit(X, y)
+    for params, score in zip(
+        known.cv_results_["params"], known.cv_results_["mean_test_score"]
+    ):
+        expected = Ridge(**params).fit(X[~test], y[~test]).score(X[test], y[test])
+        assert score == pytest.approx(expected, rel=1e-12)
 
 
 def test_cv_must_give_constant_splits(iris):
@@ -300,6 +337,7 @@ def test_coarse_params_checks(iris):
 
 
 def test_multimetric_refit_by_name(iris):
+    """Catches a multi-metric search that refits on another metric than named."""
     X, y = iris
     y = (y == 2).astype(int)
     search = _search(
@@ -311,8 +349,6 @@ def test_multimetric_refit_by_name(iris):
     best = last[np.argmax(results["mean_test_sensitivity"][last])]
     assert search.best_index_ == best
     assert search.best_score_ == results["mean_test_sensitivity"][best]
-    with pytest.raises(ValueError, match="`refit` must name the one"):
-        _search(scoring=["accuracy", "recall"], refit=False).fit(X, y)
 
 
 def test_callable_refit_sees_the_last_round(iris):
@@ -329,6 +365,296 @@ def test_callable_refit_sees_the_last_round(iris):
     scores = search.cv_results_["mean_test_score"]
     assert search.best_index_ == last[np.argmin(scores[last])]
     assert "tol" not in search.best_params_
+
+
+# -------------------------------------------------------------------- ranks ----
+
+
+def _expected_ranks(scores, rounds):
+    """Ranks by round, last round first, counted directly: 1 + the candidates
+    ranked strictly before (any of a later round, or of the same round with a
+    higher score; NaN scores as the lowest)."""
+    scores = np.where(np.isnan(scores), -np.inf, scores)
+    return np.array(
+        [
+            1 + np.sum((rounds > r) | ((rounds == r) & (scores > score)))
+            for score, r in zip(scores, rounds)
+        ]
+    )
+
+
+def test_rank_by_round_by_hand():
+    """Catches ranks computed over all rounds together, ties that do not share
+    the lowest rank, and NaN scores not ranked last within their round."""
+    scores = np.array([0.9, 0.5, np.nan, 0.7, 0.7, 0.2])
+    rounds = np.array([0, 0, 0, 1, 1, 1])
+    assert_array_equal(_rank_by_round(scores, rounds), [4, 5, 6, 1, 1, 3])
+    # A round whose candidates all failed ties them after the later rounds.
+    failed = np.array([np.nan, np.nan, 1.0])
+    assert_array_equal(_rank_by_round(failed, np.array([0, 0, 1])), [2, 2, 1])
+
+
+def test_rank_one_is_the_best_of_the_last_round():
+    """Catches the ranking of issue "results mislead": here every coarse-round
+    candidate scores above every last-round one (the coarse rounds fit an
+    intercept the data needs, the last round does not), so ranking all rounds
+    together gives rank 1 to a coarse candidate while best_index_ is in the last
+    round."""
+    X, y = make_regression(n_samples=80, n_features=5, noise=0, random_state=0)
+    search = CoarseToFineSearchCV(
+        Ridge(fit_intercept=False),
+        {"alpha": loguniform(1e-3, 1e3)},
+        n_iter=4,
+        n_rounds=2,
+        coarse_params={"fit_intercept": True},
+        random_state=0,
+    ).fit(X, y + 500)
+    results = search.cv_results_
+    scores, rounds = results["mean_test_score"], results["round"]
+    assert scores[rounds == 0].min() > scores[rounds == 1].max()  # the premise
+    assert results["rank_test_score"][search.best_index_] == 1
+    assert_array_equal(rounds[results["rank_test_score"] == 1], [1])
+    assert_array_equal(results["rank_test_score"], _expected_ranks(scores, rounds))
+
+
+def _prefers(sign):
+    """A scorer that prefers small (sign=-1) or large (sign=1) values of C,
+    whatever the data: which candidates narrow the ranges is then known."""
+
+    def scorer(estimator, X, y):
+        return sign * estimator.C
+
+    return scorer
+
+
+C_SCORING = {"small_C": _prefers(-1), "large_C": _prefers(1)}
+
+
+def _c_bounds(search, round_):
+    return search.rounds_[round_]["C"].support()
+
+
+def _round_values(search, round_):
+    in_round = search.cv_results_["round"] == round_
+    return np.asarray(search.cv_results_["param_C"][in_round], dtype=float)
+
+
+def test_ranks_by_round_for_every_metric(iris):
+    """Catches metrics other than the refit one still ranked all rounds together."""
+    X, y = iris
+    search = _search(scoring=C_SCORING, refit="large_C").fit(X, y)
+    results = search.cv_results_
+    for metric in C_SCORING:
+        assert_array_equal(
+            results[f"rank_test_{metric}"],
+            _expected_ranks(results[f"mean_test_{metric}"], results["round"]),
+        )
+    assert results["rank_test_large_C"][search.best_index_] == 1
+
+
+# ---------------------------------------------------------- several metrics ----
+
+
+class _MustNotFit(LogisticRegression):
+    """Fails loudly if a candidate is fitted (with ``error_score="raise"``)."""
+
+    def fit(self, X, y, sample_weight=None):
+        raise AssertionError("a candidate was fitted before the check")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"refit": False}, "`narrowing_metric` must name the one"),
+        ({"refit": lambda results: 0}, "`narrowing_metric` must name the one"),
+        ({"refit": "small_C", "narrowing_metric": "C"}, "must be one of the metrics"),
+        ({"scoring": "accuracy", "narrowing_metric": "accuracy"}, "must be None"),
+    ],
+)
+def test_narrowing_metric_checked_before_any_fit(iris, kwargs, match):
+    """Catches a missing or wrong narrowing metric found only after a round was
+    fitted (or never), as with several metrics and refit=False before."""
+    X, y = iris
+    search = _search(
+        **{
+            "estimator": _MustNotFit(),
+            "scoring": C_SCORING,
+            "error_score": "raise",
+            **kwargs,
+        }
+    )
+    with pytest.raises(ValueError, match=match):
+        search.fit(X, y)
+
+
+@pytest.mark.parametrize("refit", [False, "large_C", "best-callable"])
+def test_narrowing_metric_narrows(iris, refit):
+    """Catches ranges narrowed on the refit metric (or the first one) instead of
+    ``narrowing_metric``: narrowing on small_C keeps the smallest C of round 0
+    and drops the largest, whatever refit prefers."""
+    X, y = iris
+
+    def best_large_c(results):
+        return int(np.argmax(results["mean_test_large_C"]))
+
+    search = _search(
+        param_distributions={"C": loguniform(1e-3, 1e2)},
+        scoring=C_SCORING,
+        refit=best_large_c if refit == "best-callable" else refit,
+        narrowing_metric="small_C",
+        n_iter=6,
+        n_rounds=2,
+    ).fit(X, y)
+    low, high = _c_bounds(search, 1)
+    first = _round_values(search, 0)
+    assert low <= first.min() <= high < first.max()
+    if refit is False:
+        assert not hasattr(search, "best_index_")
+        assert not hasattr(search, "best_estimator_")
+    else:
+        last = np.flatnonzero(search.cv_results_["round"] == 1)
+        assert search.best_index_ == last[np.argmax(_round_values(search, 1))]
+        assert hasattr(search, "best_score_") == (refit == "large_C")
+
+
+def test_narrowing_metric_defaults_to_refit(iris):
+    """Catches a default narrowing metric other than the one refit names."""
+    X, y = iris
+    search = _search(
+        param_distributions={"C": loguniform(1e-3, 1e2)},
+        scoring=C_SCORING,
+        refit="large_C",
+        n_iter=6,
+        n_rounds=2,
+    ).fit(X, y)
+    low, high = _c_bounds(search, 1)
+    first = _round_values(search, 0)
+    assert low < first.max() <= high and first.min() < low
+
+
+def test_callable_scoring_with_several_metrics(iris):
+    """Catches a callable scoring that returns several metrics: its narrowing
+    metric is only known once it has scored, and must then be named."""
+    X, y = iris
+
+    def scoring(estimator, X, y):
+        return {"small_C": -estimator.C, "large_C": estimator.C}
+
+    with pytest.raises(ValueError, match="`narrowing_metric` must name the one"):
+        _search(scoring=scoring, refit=False).fit(X, y)
+    search = _search(
+        param_distributions={"C": loguniform(1e-3, 1e2)},
+        scoring=scoring,
+        refit=False,
+        narrowing_metric="small_C",
+        n_iter=6,
+        n_rounds=2,
+    ).fit(X, y)
+    low, high = _c_bounds(search, 1)
+    first = _round_values(search, 0)
+    assert low <= first.min() <= high < first.max()
+
+
+# -------------------------------------------------------- lists of dicts ----
+
+
+@pytest.mark.parametrize(
+    "distributions",
+    [
+        {"a": uniform(0, 1), "b": [1, 2, 3], "c": loguniform(1e-3, 1)},
+        [{"a": uniform(0, 1), "b": [1, 2]}, {"c": randint(1, 9)}, {"a": [5, 6]}],
+        [{"a": [1, 2], "b": [3, 4]}, {"c": [5, 6, 7]}],
+    ],
+    ids=["dict", "list", "list-of-grids"],
+)
+def test_sampling_matches_parameter_sampler(distributions):
+    """Catches rounds that sample otherwise than RandomizedSearchCV (scikit-learn's
+    ParameterSampler) or misattribute a candidate to a dict: the dicts here have
+    different keys, so a candidate's keys tell its dict."""
+    spaces = [distributions] if isinstance(distributions, dict) else distributions
+    for seed in range(5):
+        candidates, sources = _sample(spaces, 5, seed)
+        assert candidates == list(ParameterSampler(distributions, 5, random_state=seed))
+        assert [set(spaces[i]) for i in sources] == [set(c) for c in candidates]
+
+
+def _two_spaces():
+    # fit_intercept tells which dict a candidate came from.
+    return [
+        {"C": loguniform(1e-3, 1e-1), "fit_intercept": [True]},
+        {"C": loguniform(1, 1e2), "fit_intercept": [False]},
+    ]
+
+
+def test_list_of_dicts_narrows_each_on_its_candidates(iris):
+    """Catches a list of dicts narrowed on all the candidates together: every
+    candidate of the second dict scores below every one of the first (the
+    scorer prefers small C), so pooled narrowing would squeeze the second dict
+    to its lower end and lose its own best candidate."""
+    X, y = iris
+    given = _two_spaces()
+    search = _search(
+        param_distributions=given,
+        scoring=_prefers(-1),
+        n_iter=8,
+        n_rounds=3,
+        coarse_params=None,
+    ).fit(X, y)
+    results = search.cv_results_
+    sources = results["distributions_index"]
+    assert_array_equal(
+        sources, [0 if p["fit_intercept"] else 1 for p in results["params"]]
+    )
+    assert [space["C"] for space in search.rounds_[0]] == [g["C"] for g in given]
+    for round_, spaces in enumerate(search.rounds_):
+        assert isinstance(spaces, list) and len(spaces) == 2
+        for i, space in enumerate(spaces):
+            low, high = space["C"].support()
+            rows = (results["round"] == round_) & (sources == i)
+            values = np.asarray(results["param_C"][rows], dtype=float)
+            assert np.all((low <= values) & (values <= high))
+    for i in range(2):
+        first = np.asarray(
+            results["param_C"][(results["round"] == 0) & (sources == i)], dtype=float
+        )
+        (old_low, old_high), (low, high) = (
+            search.rounds_[r][i]["C"].support() for r in (0, 1)
+        )
+        assert low <= first.min() <= high  # its own best candidate stays
+        assert high / low < old_high / old_low
+
+
+def test_list_of_dicts_keeps_a_dict_without_candidates(iris):
+    """Catches a dict narrowed (or dropped) on a round that drew nothing from it."""
+    X, y = iris
+    search = _search(
+        param_distributions=_two_spaces(), n_iter=1, n_rounds=2, coarse_params=None
+    ).fit(X, y)
+    (drawn,) = search.cv_results_["distributions_index"][:1]
+    other = 1 - drawn
+    assert search.rounds_[1][other]["C"] is search.rounds_[0][other]["C"]
+
+
+def test_list_of_grids_is_sampled_without_replacement(iris):
+    """Catches duplicate candidates within a round when every value is a list."""
+    X, y = iris
+    grids = [{"C": [0.01, 0.1, 1.0]}, {"C": [10.0], "fit_intercept": [False]}]
+    search = _search(param_distributions=grids, n_iter=4, n_rounds=1).fit(X, y)
+    params = search.cv_results_["params"]
+    assert len(params) == 4
+    assert len({tuple(sorted(p.items())) for p in params}) == 4
+
+
+@pytest.mark.parametrize(
+    "distributions",
+    [[], ["C"], [{"C": []}], {"C": "abc"}, {"C": 1.0}],
+    ids=["empty", "not-dicts", "no-options", "string", "number"],
+)
+def test_param_distributions_checked(iris, distributions):
+    """Catches param_distributions that fail deep inside sampling, or not at all."""
+    X, y = iris
+    with pytest.raises(ValueError, match="`param_distributions` must"):
+        _search(param_distributions=distributions, coarse_params=None).fit(X, y)
 
 
 class _TaskRecorder:

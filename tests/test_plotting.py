@@ -342,6 +342,81 @@ def test_augmentation_from_arrays():
     )
 
 
+def test_augmentation_titles_describe_the_drawn_rotation_and_zoom():
+    """Each augmented panel is its original rotated and zoomed as its title
+    says, re-done with scipy from the title's numbers. Catches panels showing
+    another copy, titles of another copy, and an angle's sign or the zoom axes
+    swapped in the titles."""
+    import re
+
+    from scipy import ndimage
+
+    from skdeep.augmentation import ImageAugmenter
+
+    rows, cols = np.meshgrid(np.arange(16.0), np.arange(16.0), indexing="ij")
+    images = np.stack([rows + 2 * cols, 2 * rows - cols + 20])[..., None]
+    augmenter = ImageAugmenter(rotation_range=40, zoom_range=[0.5, 1], random_state=0)
+    display = AugmentationDisplay.from_augmenter(augmenter, images, n_rows=3)
+    assert display.axes_.shape == (4, 2)
+    np.testing.assert_array_equal(
+        display.axes_[0, 1].get_images()[0].get_array(), images[1, :, :, 0]
+    )
+    centre = np.array([7.5, 7.5])
+    for r in range(1, 4):
+        for j in range(2):
+            axis = display.axes_[r, j]
+            title = re.fullmatch(
+                r"rot ([+-]\d+)°  zoom (\d\.\d\d)×(\d\.\d\d)", axis.get_title()
+            )
+            angle, zoom_x, zoom_y = map(float, title.groups())
+            # Output pixel p reads c + R Z (p - c), R turning counter-clockwise.
+            theta = np.deg2rad(angle)
+            rotation = np.array(
+                [[np.cos(theta), np.sin(theta)], [-np.sin(theta), np.cos(theta)]]
+            )
+            matrix = rotation @ np.diag([zoom_y, zoom_x])
+            expected = ndimage.affine_transform(
+                images[j, :, :, 0], matrix, centre - matrix @ centre, order=1,
+                mode="nearest",
+            )  # fmt: skip
+            # The title rounds the angle to 1° and zooms to 0.01: on these
+            # slopes (at most 2.3 per pixel) that moves values by under 0.4.
+            np.testing.assert_allclose(
+                axis.get_images()[0].get_array(), expected, atol=0.4
+            )
+
+
+def test_augmentation_titles_describe_shifts_and_flips():
+    """Whole-pixel shifts and flips read off the panels match the titles.
+    Catches a shift's sign or axis, or a flip, misreported."""
+    import re
+
+    from skdeep.augmentation import ImageAugmenter
+
+    columns = np.tile(np.arange(9.0), (9, 1))[None, :, :, None]  # value = column
+    augmenter = ImageAugmenter(
+        width_shift_range=2, height_shift_range=1, horizontal_flip=True,
+        random_state=0,
+    )  # fmt: skip
+    display = AugmentationDisplay.from_augmenter(augmenter, columns, n_rows=8)
+    titles = [display.axes_[r, 0].get_title() for r in range(1, 9)]
+    assert any("flip" in title for title in titles)
+    assert any("flip" not in title for title in titles)
+    for r, title in enumerate(titles, start=1):
+        shift = re.fullmatch(r"shift ([+-]\d),([+-]\d)(  flip)?", title)
+        dx, flipped = int(shift.group(1)), shift.group(3) is not None
+        middle = display.axes_[r, 0].get_images()[0].get_array()[4, 4]
+        # The middle pixel reads column 4 - dx of the (mirrored) image.
+        assert middle == (8 - (4 - dx) if flipped else 4 - dx)
+
+
+def test_augmentation_titles_must_match_the_copies():
+    """Catches titles silently dropped or misplaced when their shape is wrong."""
+    images = np.zeros((3, 4, 4, 1))
+    with pytest.raises(ValueError, match=r"`titles` must have shape"):
+        AugmentationDisplay(images, images[None], titles=[["a", "b"]]).plot()
+
+
 def test_grid_too_few_axes():
     _, axes = plt.subplots(1, 2)
     with pytest.raises(ValueError, match="5 panels"):

@@ -1,9 +1,19 @@
-"""The epoch loop: mini-batches, early stopping, best weights (notes 二.5-9).
+"""The epoch loop: early stopping, best weights, schedules, interrupts (notes 二.5-9).
 
-:class:`Trainer` runs one epoch of mini-batch gradient descent on a
-:class:`~skdeep.nn.network.Sequential` network; :func:`run_epochs` repeats epochs
-until ``max_iter``, early stopping, divergence or a callback stops it, keeping
-one history row per epoch and restoring the best weights at the end.
+:func:`run_epochs` repeats a trainer's epochs (a :class:`~skdeep.nn.trainer.Trainer`
+for gradient descent, a :class:`~skdeep.nn.perceptron.PerceptronTrainer` for the
+perceptron's rule) until ``max_iter``, early stopping, divergence, Ctrl-C or a
+callback stops it, keeping one history row per epoch and restoring the best
+weights at the end. Every estimator trains through it, so these words mean one
+thing across skdeep:
+
+- the *monitored loss* is the validation loss when there is validation data,
+  the training loss otherwise; ``n_iter_no_change`` counts epochs in which it
+  did not improve by ``tol``, and the best epoch is the one where it was lowest;
+- *divergence* (a non-finite loss or weight) warns with
+  :class:`DivergenceWarning` and keeps the best finite weights;
+- *Ctrl-C* (:func:`stop_on_interrupt`) ends training at the end of the current
+  batch; the best (or last) weights are kept and the loop reports it.
 
 The estimator's scikit-learn callbacks (``sklearn.callback``, experimental) are
 driven from here only, through :class:`FitCallbacks`: one task per epoch. This
@@ -11,10 +21,15 @@ module does not import scikit-learn; it calls the context object it is given.
 """
 
 import math
+import signal
+import threading
 import time
-import warnings
+from contextlib import contextmanager
 
 import numpy as np
+
+from ..utils._warnings import warn_user
+from .trainer import StopRequest, Trainer
 
 
 class DivergenceWarning(UserWarning):
@@ -42,198 +57,53 @@ class DivergenceWarning(UserWarning):
     """
 
 
-class Trainer:
-    """One epoch of mini-batch gradient descent on a network.
+class TrainingInterruptedWarning(UserWarning):
+    """Training was stopped by Ctrl-C (``KeyboardInterrupt``); the model was kept.
 
-    Parameters
-    ----------
-    network : Sequential
-        A built network.
-    loss : callable
-        ``loss(Z, Y, sample_weight) -> (loss, dZ)`` from :mod:`skdeep.nn.losses`.
-    optimizer : Optimizer
-        Updates the trainable arrays in place. It is given one flat array of
-        all of them (see ``Sequential.flat_trainable``), so its state is one
-        array per moment.
-    batch_size : int or None
-        Mini-batch size; None is full-batch gradient descent.
-    alpha, l1 : float
-        L2 (``0.5 * alpha * ||W||^2``) and L1 (``l1 * |W|``) penalties on the
-        weights 'W' of the trainable layers, added to the batch's mean loss.
-    clipnorm : float or None
-        Clip each gradient array to this L2 norm (Keras' ``clipnorm``).
-    augment : callable or None
-        ``augment(X_batch, rng) -> X_batch``, applied to training batches only.
-    rng : numpy.random.Generator
-        Shuffling (and augmentation) randomness.
+    Training ends at the end of the batch under way; the estimator keeps the
+    best weights (or the last, with ``restore_best_weights=False``), its
+    ``history_`` holds the epochs run, and it predicts. A second Ctrl-C during
+    the same fit raises ``KeyboardInterrupt`` as usual.
 
     Examples
     --------
+    >>> import signal, warnings
     >>> import numpy as np
-    >>> from skdeep.nn.layers import Dense
-    >>> from skdeep.nn.losses import squared_error
-    >>> from skdeep.nn.network import Sequential
-    >>> from skdeep.nn.optimizers import SGD
-    >>> from skdeep.nn.training import Trainer
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(64, 2))
-    >>> Y = X @ np.array([[2.0], [-1.0]])
-    >>> net = Sequential([Dense(1)], dtype=np.float64)
-    >>> net.build((2,), rng)
-    (1,)
-    >>> trainer = Trainer(net, squared_error, SGD(0.1), batch_size=16, rng=rng)
-    >>> losses = [trainer.train_epoch(X, Y) for _ in range(30)]
-    >>> bool(losses[-1] < 1e-3 < losses[0])
-    True
+    >>> from skdeep import MLPNetClassifier
+    >>> from skdeep.exceptions import TrainingInterruptedWarning
+    >>> X = np.random.default_rng(0).normal(size=(40, 3))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> def press_ctrl_c(epoch, rate):  # a schedule that presses Ctrl-C at epoch 3
+    ...     if epoch == 2:
+    ...         signal.raise_signal(signal.SIGINT)
+    ...     return rate
+    >>> net = MLPNetClassifier((4,), max_iter=50, learning_rate_schedule=press_ctrl_c,
+    ...                        random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = net.fit(X, y)
+    >>> [w.category.__name__ for w in caught]
+    ['TrainingInterruptedWarning']
+    >>> net.n_iter_, net.predict(X[:2]).shape
+    (3, (2,))
     """
-
-    def __init__(
-        self,
-        network,
-        loss,
-        optimizer,
-        *,
-        batch_size=None,
-        alpha=0.0,
-        l1=0.0,
-        clipnorm=None,
-        augment=None,
-        rng,
-    ):
-        self.network = network
-        self.loss = loss
-        self.optimizer = optimizer
-        self.batch_size = batch_size
-        self.alpha = alpha
-        self.l1 = l1
-        self.clipnorm = clipnorm
-        self.augment = augment
-        self.rng = rng
-        self._flat_params, self._flat_grads = network.flat_trainable()
-        self._params, self._grads, is_weight = network.trainable_params()
-        self._weights = [p for p, w in zip(self._params, is_weight) if w]
-        self._weight_grads = [g for g, w in zip(self._grads, is_weight) if w]
-        self._scratch = [np.empty_like(w) for w in self._weights]
-        self._batches = {}
-        self._predictions = None
-
-    @property
-    def epoch_predictions(self):
-        """The outputs the network gave each training row during the last epoch.
-
-        An array shaped like ``Y`` in the rows' original order: every batch's
-        outputs (logits) are kept as the forward pass of training computed them,
-        with the weights of that moment and in training mode (dropout,
-        augmentation). Rows of a skipped zero-weight batch keep stale values.
-        None before the first epoch.
-        """
-        return self._predictions
-
-    def _record_predictions(self, Z, idx, n):
-        # Kept as the batches come, so a training score costs no extra forward
-        # pass over the data (Keras' running ``accuracy`` is computed the same way).
-        shape = (n, *Z.shape[1:])
-        if self._predictions is None or self._predictions.shape != shape:
-            # Zeros rather than empty: a skipped batch must not leave NaN behind.
-            self._predictions = np.zeros(shape, dtype=Z.dtype)
-        if idx is None:
-            self._predictions[...] = Z
-        else:
-            self._predictions[idx] = Z
-
-    def penalty(self):
-        """The weight-decay term added to the loss."""
-        value = 0.0
-        for W, scratch in zip(self._weights, self._scratch):
-            if self.alpha:
-                value += 0.5 * self.alpha * float(np.vdot(W, W))
-            if self.l1:
-                # |W| into the scratch buffer: no new array per batch.
-                value += self.l1 * float(np.abs(W, out=scratch).sum())
-        return value
-
-    def _add_penalty_grads(self):
-        for W, dW, scratch in zip(self._weights, self._weight_grads, self._scratch):
-            if self.alpha:
-                dW += np.multiply(W, self.alpha, out=scratch)
-            if self.l1:
-                np.sign(W, out=scratch)
-                scratch *= self.l1
-                dW += scratch
-
-    def _clip(self):
-        for g in self._grads:
-            norm = math.sqrt(float(np.vdot(g, g)))
-            if norm > self.clipnorm:
-                g *= self.clipnorm / norm
-
-    def _take(self, A, idx, name):
-        # Batches are gathered into buffers reused from batch to batch.
-        shape = (len(idx), *A.shape[1:])
-        out = self._batches.get(name)
-        if out is None or out.shape != shape:
-            out = self._batches[name] = np.empty(shape, dtype=A.dtype)
-        return np.take(A, idx, axis=0, out=out)
-
-    def train_epoch(self, X, Y, sample_weight=None):
-        """Run one pass over ``(X, Y)``; return the mean training loss.
-
-        Stops at the first non-finite batch loss and returns it, leaving the
-        caller to restore finite weights.
-        """
-        n = X.shape[0]
-        batch_size = n if self.batch_size is None else min(self.batch_size, n)
-        # Shuffle indices rather than the data: no copy of X per epoch.
-        order = self.rng.permutation(n) if batch_size < n else None
-        mean_weight = None if sample_weight is None else sample_weight.mean()
-        total = 0.0
-        for start in range(0, n, batch_size):
-            if order is None:
-                idx = None
-                X_batch, Y_batch, w_batch = X, Y, sample_weight
-            else:
-                idx = order[start : start + batch_size]
-                X_batch = self._take(X, idx, "X")
-                Y_batch = self._take(Y, idx, "Y")
-                w_batch = None if sample_weight is None else sample_weight[idx]
-            m = X_batch.shape[0]
-            if w_batch is not None and not w_batch.any():
-                continue  # a batch of zero weights carries no gradient
-            if self.augment is not None:
-                X_batch = self.augment(X_batch, self.rng)
-            Z = self.network.forward(X_batch, training=True)
-            self._record_predictions(Z, idx, n)
-            loss, dZ = self.loss(Z, Y_batch, w_batch)
-            if w_batch is not None:
-                # The loss normalises the batch weights to sum to 1; rescale so the
-                # batch estimates the weighted mean over the whole data set.
-                scale = float(w_batch.mean() / mean_weight)
-                loss *= scale
-                dZ *= scale
-            loss += self.penalty()
-            total += loss * m
-            if not math.isfinite(loss):
-                return loss
-            self.network.backward(dZ)
-            if self.alpha or self.l1:
-                self._add_penalty_grads()
-            if self.clipnorm is not None:
-                self._clip()
-            self.optimizer.step([self._flat_params], [self._flat_grads])
-        return total / n
-
-    def evaluate(self, X, Y, sample_weight=None):
-        """Mean loss (with the penalty) and the logits on ``(X, Y)``, no training."""
-        Z = self.network.predict(X)
-        loss, _ = self.loss(Z, Y, sample_weight)
-        return loss + self.penalty(), Z
 
 
 class EarlyStopping:
     """Keras' early-stopping rule on a loss (lower is better).
 
     An epoch improves if ``value < best - |tol|``; training should stop after
-    ``patience`` epochs in a row without improvement.
+    ``patience`` epochs in a row without improvement (never if ``patience`` is
+    None).
+
+    Examples
+    --------
+    >>> from skdeep.nn.training import EarlyStopping
+    >>> stopper = EarlyStopping(patience=1, tol=0.0)
+    >>> stopper.update(1.0, epoch=1), stopper.update(2.0, epoch=2)
+    (True, False)
+    >>> stopper.should_stop, stopper.best_epoch
+    (True, 1)
     """
 
     def __init__(self, patience, tol):
@@ -253,7 +123,7 @@ class EarlyStopping:
 
     @property
     def should_stop(self):
-        return self.wait >= self.patience
+        return self.patience is not None and self.wait >= self.patience
 
 
 class WeightSnapshot:
@@ -261,6 +131,21 @@ class WeightSnapshot:
 
     In memory rather than on disk, so parallel searches cannot collide on
     checkpoint files (skorch#819).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.layers import Dense
+    >>> from skdeep.nn.network import Sequential
+    >>> from skdeep.nn.training import WeightSnapshot
+    >>> net = Sequential([Dense(2)])
+    >>> _ = net.build((3,), np.random.default_rng(0))
+    >>> snapshot = WeightSnapshot(net)
+    >>> before = net.get_weights()
+    >>> net.layers[0].params["W"] += 1
+    >>> snapshot.restore()
+    >>> all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
+    True
     """
 
     def __init__(self, network):
@@ -343,21 +228,63 @@ class FitCallbacks:
         )
 
 
+@contextmanager
+def stop_on_interrupt(request):
+    """Turn the first Ctrl-C into ``request.requested = True`` while active.
+
+    The epoch loop then ends training at the end of the current batch, with
+    consistent weights (a ``KeyboardInterrupt`` raised in the middle of an
+    optimizer step would leave them half-updated). A second Ctrl-C raises
+    ``KeyboardInterrupt`` as usual. Signal handlers belong to the main thread:
+    elsewhere (a thread pool) this does nothing.
+
+    Examples
+    --------
+    >>> import signal
+    >>> from skdeep.nn.trainer import StopRequest
+    >>> from skdeep.nn.training import stop_on_interrupt
+    >>> request = StopRequest()
+    >>> with stop_on_interrupt(request):
+    ...     signal.raise_signal(signal.SIGINT)
+    >>> request.requested
+    True
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if request.requested:
+            if callable(previous):
+                previous(signum, frame)
+            raise KeyboardInterrupt
+        request.requested = True
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class RunResult:
     """What :func:`run_epochs` reports: epochs run, best loss, how it ended.
 
     ``best_epoch`` is the number of the epoch whose weights the network holds at
     the end (the best one, or the last one without ``restore_best``); None if
-    no epoch finished and the initial weights were kept.
+    no epoch finished and the initial weights were kept. ``stop_reason`` is
+    one of "max_iter", "converged", "callback", "diverged", "interrupted".
     """
 
-    def __init__(self, n_epochs, best_loss, stop_reason, best_epoch=None):
+    def __init__(
+        self, n_epochs, best_loss, stop_reason, best_epoch=None, final_loss=None
+    ):
         self.n_epochs = n_epochs
         self.best_loss = best_loss
         self.best_epoch = best_epoch
-        self.stop_reason = (
-            stop_reason  # "max_iter", "converged", "callback", "diverged"
-        )
+        self.stop_reason = stop_reason
+        self.final_loss = best_loss if final_loss is None else final_loss
 
 
 def run_epochs(
@@ -373,12 +300,20 @@ def run_epochs(
     verbose=0,
     first_epoch=1,
     restore_best=True,
+    schedule=None,
+    samples_seen=0,
+    estimator_name="The network",
+    measure_final=True,
 ):
     """Train for up to ``max_iter`` epochs, then restore the best weights.
 
     Parameters
     ----------
-    trainer : Trainer
+    trainer : Trainer or PerceptronTrainer
+        Has ``train_epoch(X, Y, w) -> loss``, ``evaluate(X, Y, w) -> (loss,
+        Z)``, ``epoch_predictions``, ``epoch_log`` (extra history columns),
+        ``converged``, ``interrupted``, ``learning_rate``, ``reset()`` and
+        ``network``.
     train : tuple (X, Y, sample_weight)
     validation : tuple (X, Y, sample_weight) or None
         Monitored instead of the training loss when given.
@@ -387,15 +322,13 @@ def run_epochs(
         Decides which epoch is best and when to stop.
     history : list of dict
         One row per epoch is appended: epoch, loss, score, val_loss, val_score,
-        learning_rate, seconds.
+        learning_rate, seconds, and the trainer's ``epoch_log``. Missing
+        values are NaN.
     score : callable or None
         ``score(Y, Z, sample_weight) -> float``. Gives ``val_score`` on the
-        validation data and the training ``score``: the score of the outputs
-        the network gave the training batches during the epoch
-        (``Trainer.epoch_predictions``), i.e. an average over the epoch while
-        the weights changed, in training mode (dropout, augmentation) -- what
-        Keras reports as ``accuracy`` -- not the score of the epoch's final
-        weights. It costs no forward pass. None leaves both scores None.
+        validation data and the training ``score`` from the outputs the
+        trainer recorded during the epoch (``epoch_predictions``) -- what Keras
+        reports as ``accuracy``, at no extra forward pass.
     callbacks : FitCallbacks or None
     verbose : int
         Print a line per epoch if > 0.
@@ -405,6 +338,19 @@ def run_epochs(
         Restore the best epoch's weights at the end (Keras'
         ``restore_best_weights``); False keeps the last epoch's. Divergence
         always restores them.
+    schedule : LearningRateSchedule or None
+        Sets ``trainer.learning_rate`` before each epoch.
+    samples_seen : int
+        Rows seen by earlier epochs (for the 'invscaling' schedule).
+    estimator_name : str
+        Named in warnings.
+    measure_final : bool
+        Measure the monitored loss of the weights kept, on the whole validation
+        (or training) set in inference mode (``RunResult.final_loss``). With
+        mini-batches an epoch's loss is a running mean, so the weights it ends
+        with were never measured: if they give non-finite outputs, the initial
+        weights are restored with a :class:`DivergenceWarning`. Without it,
+        ``final_loss`` is the best monitored loss.
 
     Returns
     -------
@@ -412,56 +358,63 @@ def run_epochs(
     """
     network = trainer.network
     best = WeightSnapshot(network)  # the initial weights until an epoch improves
+    initial = WeightSnapshot(network) if measure_final else None
     stop_reason = "max_iter"
     n_epochs = 0
+    n_train = train[0].shape[0]
     for epoch in range(first_epoch, first_epoch + max_iter):
+        if schedule is not None:
+            trainer.learning_rate = schedule.rate(epoch - 1, samples_seen)
         if callbacks is not None:
             callbacks.epoch_begin()
         start = time.perf_counter()
-        # A diverging run overflows on its way to inf/NaN: it is detected below
-        # and reported with advice, rather than as numpy's overflow warnings.
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss = trainer.train_epoch(*train)
-            train_score = val_loss = val_score = None
-            if score is not None and math.isfinite(loss):
-                train_score = _score_or_none(
-                    score, train[1], trainer.epoch_predictions, train[2]
-                )
-            if validation is not None and math.isfinite(loss):
-                val_loss, Z_val = trainer.evaluate(*validation)
-                if score is not None and math.isfinite(val_loss):
-                    val_score = score(validation[1], Z_val, validation[2])
-        monitored = loss if validation is None else val_loss
-        if not (math.isfinite(monitored) and network.weights_finite()):
+        try:
+            row = _run_one_epoch(trainer, train, validation, score)
+        except KeyboardInterrupt:
+            # Raised by code run during the epoch (a callback, an augmenter):
+            # the epoch is incomplete, so it is not recorded.
+            stop_reason = "interrupted"
+            break
+        samples_seen += n_train
+        if row is None:
             best.restore()
             # The velocities and moments belong to the diverged trajectory:
             # continuing from the restored weights starts them afresh.
-            trainer.optimizer.reset()
-            _warn_divergence(epoch, stopper.best_epoch, loss)
+            trainer.reset()
+            _warn_divergence(estimator_name, epoch, stopper.best_epoch)
             if callbacks is not None:
                 callbacks.epoch_end()
             stop_reason = "diverged"
             break
         n_epochs += 1
-        history.append(
-            {
-                "epoch": epoch,
-                "loss": loss,
-                "score": train_score,
-                "val_loss": val_loss,
-                "val_score": val_score,
-                "learning_rate": getattr(trainer.optimizer, "learning_rate", None),
-                "seconds": time.perf_counter() - start,
-            }
-        )
-        if stopper.update(monitored, epoch):
+        row = {
+            "epoch": epoch,
+            **row,
+            "learning_rate": float(trainer.learning_rate),
+            "seconds": time.perf_counter() - start,
+            **trainer.epoch_log,
+        }
+        history.append(row)
+        monitored = row["loss"] if validation is None else row["val_loss"]
+        improved = stopper.update(monitored, epoch)
+        if improved:
             best.save()
+        if schedule is not None:
+            schedule.end_epoch(improved)
         if verbose:
-            print(_epoch_line(history[-1]))
-        if callbacks is not None and callbacks.epoch_end():
+            print(_epoch_line(row))
+        try:
+            stop_asked = callbacks is not None and callbacks.epoch_end()
+        except KeyboardInterrupt:
+            stop_reason = "interrupted"
+            break
+        if trainer.interrupted:
+            stop_reason = "interrupted"
+            break
+        if stop_asked:
             stop_reason = "callback"
             break
-        if stopper.should_stop:
+        if trainer.converged or stopper.should_stop:
             stop_reason = "converged"
             break
     kept_epoch = stopper.best_epoch
@@ -470,44 +423,104 @@ def run_epochs(
             best.restore()
         else:
             kept_epoch = history[-1]["epoch"] if n_epochs else None
-    return RunResult(n_epochs, stopper.best, stop_reason, kept_epoch)
+    if stop_reason == "interrupted":
+        _warn_interrupted(estimator_name, n_epochs, kept_epoch, restore_best)
+    final_loss = None
+    if measure_final:
+        data = train if validation is None else validation
+        final_loss = _measure(trainer, data)
+        if not math.isfinite(final_loss) and kept_epoch is not None:
+            initial.restore()
+            trainer.reset()
+            _warn_divergence(estimator_name, kept_epoch, None, unusable=True)
+            kept_epoch, final_loss = None, _measure(trainer, data)
+    return RunResult(n_epochs, stopper.best, stop_reason, kept_epoch, final_loss)
 
 
-def _score_or_none(score, Y, Z, sample_weight):
-    """``score(Y, Z, sample_weight)``, or None where it is undefined.
+def _measure(trainer, data):
+    """The loss of the network's weights on ``data``, in inference mode; inf if
+    not finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, _ = trainer.evaluate(*data)
+    return loss if math.isfinite(loss) else math.inf
 
-    Non-finite outputs (a run on its way to diverge) have no score; the
-    divergence check then stops training.
-    """
+
+def _run_one_epoch(trainer, train, validation, score):
+    """Train one epoch and measure it; None if the loss or weights diverged."""
+    # A diverging run overflows on its way to inf/NaN: it is detected here and
+    # reported with advice, rather than as numpy's overflow warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = trainer.train_epoch(*train)
+        if not (math.isfinite(loss) and trainer.network.weights_finite()):
+            return None
+        row = {"loss": loss, "score": math.nan, "val_loss": math.nan}
+        row["val_score"] = math.nan
+        if score is not None:
+            row["score"] = _score_or_nan(
+                score, train[1], trainer.epoch_predictions, train[2]
+            )
+        if validation is not None:
+            val_loss, Z_val = trainer.evaluate(*validation)
+            if not math.isfinite(val_loss):
+                return None
+            row["val_loss"] = val_loss
+            if score is not None:
+                row["val_score"] = _score_or_nan(
+                    score, validation[1], Z_val, validation[2]
+                )
+    return row
+
+
+def _score_or_nan(score, Y, Z, sample_weight):
+    """``score(Y, Z, sample_weight)``, or NaN where it is undefined."""
     if Z is None or not np.isfinite(Z).all():
-        return None
-    return score(Y, Z, sample_weight)
+        return math.nan
+    value = score(Y, Z, sample_weight)
+    return math.nan if value is None else float(value)
 
 
 def _epoch_line(row):
     parts = [f"Epoch {row['epoch']}", f"loss={row['loss']:.6g}"]
-    if row.get("score") is not None:
-        parts.append(f"score={row['score']:.4f}")
-    if row["val_loss"] is not None:
-        parts.append(f"val_loss={row['val_loss']:.6g}")
-    if row["val_score"] is not None:
-        parts.append(f"val_score={row['val_score']:.4f}")
+    for name, fmt in (("score", ".4f"), ("val_loss", ".6g"), ("val_score", ".4f")):
+        if not math.isnan(row[name]):
+            parts.append(f"{name}={row[name]:{fmt}}")
+    if "errors" in row:
+        parts.append(f"errors={row['errors']}")
     parts.append(f"{row['seconds']:.2f}s")
     return ", ".join(parts)
 
 
-def _warn_divergence(epoch, best_epoch, loss):
+def _warn_divergence(estimator_name, epoch, best_epoch, unusable=False):
     restored = (
         "the initial weights were kept"
         if best_epoch is None
         else f"the weights of epoch {best_epoch} were restored"
     )
-    warnings.warn(
-        f"Training diverged at epoch {epoch} (loss={loss}); {restored}. "
-        "Lower learning_rate, scale the inputs (e.g. with StandardScaler), or set "
-        "clipnorm.",
+    what = (
+        "the weights it ended with give infinite or NaN outputs"
+        if unusable
+        else "the loss or the weights became infinite or NaN"
+    )
+    warn_user(
+        f"{estimator_name}: training diverged at epoch {epoch} ({what}); "
+        f"{restored}. Lower learning_rate, scale the inputs (e.g. with "
+        "StandardScaler), or set clipnorm.",
         DivergenceWarning,
-        stacklevel=3,
+    )
+
+
+def _warn_interrupted(estimator_name, n_epochs, kept_epoch, restore_best):
+    kept = (
+        "the initial weights were kept"
+        if kept_epoch is None
+        else f"the weights of epoch {kept_epoch} "
+        + ("(the best) were kept" if restore_best else "were kept")
+    )
+    warn_user(
+        f"{estimator_name}: training interrupted (KeyboardInterrupt) after "
+        f"{n_epochs} epoch(s); {kept}. Call fit again (with warm_start=True to "
+        "continue), or press Ctrl-C twice to abort.",
+        TrainingInterruptedWarning,
     )
 
 
@@ -516,7 +529,10 @@ __all__ = [
     "EarlyStopping",
     "FitCallbacks",
     "RunResult",
+    "StopRequest",
     "Trainer",
+    "TrainingInterruptedWarning",
     "WeightSnapshot",
     "run_epochs",
+    "stop_on_interrupt",
 ]

@@ -8,9 +8,11 @@ Users keep skdeep models for years and share them, so three guarantees live here
   scikit-learn does with ``_sklearn_version`` for its own estimators.
 - :func:`skops_trusted_types` lists the types a skdeep model saved with
   ``skops.io`` may contain (skdeep's own classes and functions, numpy's dtype,
-  the scikit-learn helpers a search keeps), and :func:`load_skops` loads a file
-  after checking that it asks for nothing else: the safe way to open a model
-  from someone else.
+  and the scikit-learn scorers, metric functions and splitters a search keeps),
+  and :func:`load_skops` loads a file after checking that it asks for nothing
+  else: the safe way to open a model from someone else. A search's scipy.stats
+  distributions are saved as plain data (:class:`SavedDistribution`), because
+  skops cannot rebuild them safely.
 - :func:`rollback_on_error` makes a fit all-or-nothing: if ``fit`` or
   ``partial_fit`` raises (bad input, a callback error, ``KeyboardInterrupt``),
   the estimator is left exactly as it was before the call -- unfitted if it
@@ -19,8 +21,11 @@ Users keep skdeep models for years and share them, so three guarantees live here
 
 import copy
 import functools
+import inspect
+import sys
 import warnings
 from contextlib import contextmanager
+from numbers import Real
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -104,25 +109,201 @@ class PersistenceMixin:
         super().__setstate__(state)
 
 
-# Types beyond skops' defaults that a fitted skdeep estimator may hold. Each is
-# skdeep's own, numpy's, or the scikit-learn helper a search object keeps.
+# What load_skops trusts beyond skops' defaults (which already cover numpy's arrays,
+# scalars and random generators, and scikit-learn's estimators):
+#
+# - skdeep's own classes and functions;
+# - numpy.dtype;
+# - scikit-learn's scorer classes (the classes defined in the module of
+#   ``get_scorer("accuracy")``'s class) and the metric functions of sklearn.metrics
+#   (its public functions, less the scorer factories, which a saved model never
+#   holds);
+# - scikit-learn's splitters: the classes sklearn.model_selection exports that
+#   have ``split`` and ``get_n_splits``, and the wrapper ``check_cv`` puts around
+#   a list of splits.
+#
+# Not scipy.stats distributions: rv_generic.__setstate__ runs ``exec`` on a string
+# of the saved state (``_parse_arg_template``), so a file naming only scipy.stats
+# types can run any code at load. CoarseToFineSearchCV saves its distributions as
+# plain data instead (SavedDistribution below) and rebuilds them itself.
+#
+# Names are looked up in modules already imported, with vars() (no module
+# __getattr__), so that a name in a file never imports or runs anything.
 _SKDEEP_MODULES = ("skdeep.",)
-_OTHER_TRUSTED = frozenset(
-    {
-        "numpy.dtype",
-        # CoarseToFineSearchCV: its validation split and its default scorer.
-        "sklearn.metrics._scorer._PassthroughScorer",
-        "sklearn.metrics._scorer._Scorer",
-        "sklearn.model_selection._split.ShuffleSplit",
-        "sklearn.model_selection._split.StratifiedShuffleSplit",
-        "sklearn.model_selection._split.StratifiedKFold",
-        "sklearn.model_selection._split.KFold",
-    }
+_OTHER_TRUSTED = frozenset({"numpy.dtype"})
+# The scorer factories of sklearn.metrics: functions, but not metrics.
+_NOT_METRICS = frozenset(
+    {"check_scoring", "get_scorer", "get_scorer_names", "make_scorer"}
 )
 
 
+def _lookup(type_name):
+    """The object ``type_name`` ("module.name") names in an imported module, or None."""
+    module_name, _, name = type_name.rpartition(".")
+    module = sys.modules.get(module_name)
+    return None if module is None else vars(module).get(name)
+
+
+def _is_scorer_class(type_name):
+    from sklearn.metrics import get_scorer
+
+    module_name = type(get_scorer("accuracy")).__module__
+    obj = _lookup(type_name)
+    return (
+        type_name.rpartition(".")[0] == module_name
+        and isinstance(obj, type)
+        and obj.__module__ == module_name
+    )
+
+
+def _is_metric_function(type_name):
+    import sklearn.metrics
+
+    name = type_name.rpartition(".")[2]
+    obj = _lookup(type_name)
+    return (
+        type_name.startswith("sklearn.metrics.")
+        and inspect.isfunction(obj)
+        and name in sklearn.metrics.__all__
+        and name not in _NOT_METRICS
+        and vars(sklearn.metrics).get(name) is obj
+    )
+
+
+def _is_splitter(type_name):
+    import sklearn.model_selection as model_selection
+
+    obj = _lookup(type_name)
+    if not (type_name.startswith("sklearn.model_selection.") and isinstance(obj, type)):
+        return False
+    if obj is type(model_selection.check_cv([([0], [1])])):  # cv given as a list
+        return True
+    name = type_name.rpartition(".")[2]
+    return (
+        vars(model_selection).get(name) is obj
+        and callable(getattr(obj, "split", None))
+        and callable(getattr(obj, "get_n_splits", None))
+    )
+
+
 def _is_trusted(type_name):
-    return type_name.startswith(_SKDEEP_MODULES) or type_name in _OTHER_TRUSTED
+    return (
+        type_name.startswith(_SKDEEP_MODULES)
+        or type_name in _OTHER_TRUSTED
+        or _is_scorer_class(type_name)
+        or _is_metric_function(type_name)
+        or _is_splitter(type_name)
+    )
+
+
+class SavedDistribution:
+    """A frozen ``scipy.stats`` distribution saved as plain data.
+
+    skops cannot be trusted to rebuild scipy.stats distributions from their
+    state (see the comment above ``_is_trusted``), so objects that hold them
+    save this instead: the name of a public ``scipy.stats`` distribution and
+    the numbers it was frozen with. :meth:`rebuild` checks both before calling
+    ``scipy.stats.<name>(*args, **kwds)``. The class name is part of the saved
+    files: keep it.
+
+    Parameters
+    ----------
+    name : str
+        The distribution's name in ``scipy.stats``, e.g. ``"loguniform"``.
+    args : tuple of float
+        The positional arguments it was frozen with.
+    kwds : dict of str -> float
+        The keyword arguments it was frozen with.
+
+    Examples
+    --------
+    >>> from scipy.stats import loguniform
+    >>> from skdeep.utils._persistence import SavedDistribution
+    >>> saved = SavedDistribution.from_frozen(loguniform(1e-3, 1, scale=10))
+    >>> saved.name, saved.args, saved.kwds
+    ('loguniform', (0.001, 1), {'scale': 10})
+    >>> [float(bound) for bound in saved.rebuild().support()]
+    [0.01, 10.0]
+    """
+
+    def __init__(self, name, args, kwds):
+        self.name = name
+        self.args = args
+        self.kwds = kwds
+
+    @staticmethod
+    def _family(name):
+        """The public scipy.stats distribution called ``name``, or None."""
+        from scipy import stats
+
+        family = vars(stats).get(name) if isinstance(name, str) else None
+        if isinstance(family, stats.rv_continuous | stats.rv_discrete):
+            return family
+        return None
+
+    @classmethod
+    def from_frozen(cls, distribution):
+        """The saved form of ``distribution``, or None if it has none.
+
+        Only frozen public scipy.stats distributions with numbers for parameters
+        have one; the others are saved as they are (and skops files holding them
+        do not load through :func:`load_skops`).
+        """
+        family = cls._family(getattr(getattr(distribution, "dist", None), "name", None))
+        if family is None or type(family) is not type(distribution.dist):
+            return None
+        args, kwds = tuple(distribution.args), dict(distribution.kwds)
+        if not _all_numbers(args, kwds):
+            return None
+        return cls(distribution.dist.name, args, kwds)
+
+    def rebuild(self):
+        """The frozen distribution, after checking the saved name and numbers."""
+        family = self._family(self.name)
+        if family is None:
+            raise ValueError(
+                f"A saved distribution must name a scipy.stats distribution; "
+                f"received name={self.name!r}."
+            )
+        if not (
+            isinstance(self.args, tuple | list)
+            and isinstance(self.kwds, dict)
+            and _all_numbers(self.args, self.kwds)
+        ):
+            raise ValueError(
+                f"A saved distribution's parameters must be numbers; received "
+                f"args={self.args!r}, kwds={self.kwds!r} for {self.name}."
+            )
+        return family(*self.args, **self.kwds)
+
+
+def _all_numbers(args, kwds):
+    return all(isinstance(value, Real) for value in (*args, *kwds.values())) and all(
+        isinstance(key, str) for key in kwds
+    )
+
+
+def save_distributions(value):
+    """``value`` (dicts and lists, nested) with frozen scipy.stats distributions
+    replaced by :class:`SavedDistribution` where they have a saved form."""
+    if isinstance(value, dict):
+        return {key: save_distributions(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [save_distributions(item) for item in value]
+    if hasattr(value, "rvs") and hasattr(value, "dist"):
+        return SavedDistribution.from_frozen(value) or value
+    return value
+
+
+def load_distributions(value):
+    """The inverse of :func:`save_distributions`."""
+    if isinstance(value, dict):
+        return {key: load_distributions(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [load_distributions(item) for item in value]
+    if isinstance(value, SavedDistribution):
+        return value.rebuild()
+    return value
 
 
 def skops_trusted_types(file=None, *, data=None):
@@ -138,10 +319,14 @@ def skops_trusted_types(file=None, *, data=None):
     Returns
     -------
     trusted : list of str
-        The file's untrusted types (``skops.io.get_untrusted_types``) that are
-        skdeep's own classes and functions or known numpy / scikit-learn types.
+        The file's untrusted types (``skops.io.get_untrusted_types``) that
+        skdeep vouches for: its own classes and functions, ``numpy.dtype``,
+        scikit-learn's scorer classes, the metric functions of
+        ``sklearn.metrics`` and the splitters of ``sklearn.model_selection``.
     untrusted : list of str
-        The others: a skdeep model never needs them.
+        The others: a skdeep model never needs them. They include the
+        ``scipy.stats`` distribution types, which run code from the file when
+        skops rebuilds them; skdeep saves its distributions as plain data.
 
     Examples
     --------
@@ -165,7 +350,9 @@ def load_skops(file):
 
     The types the file needs are checked against :func:`skops_trusted_types`;
     a file that asks for any other type (a function from ``os``, a class of
-    another package...) is refused before anything is loaded. Public as
+    another package, a scorer made from your own function...) is refused before
+    anything is loaded. A :class:`~skdeep.CoarseToFineSearchCV` over scipy.stats
+    distributions and scikit-learn's scorers loads. Public as
     :func:`skdeep.persistence.load_skops`.
 
     Parameters
@@ -182,8 +369,8 @@ def load_skops(file):
     Raises
     ------
     ValueError
-        If the file contains types that are not skdeep's, numpy's dtype or the
-        scikit-learn helpers skdeep uses.
+        If the file contains types other than those
+        :func:`skops_trusted_types` vouches for.
 
     See Also
     --------
@@ -271,8 +458,11 @@ def all_or_nothing(fit_method):
 __all__ = [
     "InconsistentVersionWarning",
     "PersistenceMixin",
+    "SavedDistribution",
     "all_or_nothing",
+    "load_distributions",
     "load_skops",
     "rollback_on_error",
+    "save_distributions",
     "skops_trusted_types",
 ]

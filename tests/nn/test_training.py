@@ -2,6 +2,7 @@
 divergence and callbacks."""
 
 import math
+import signal
 
 import numpy as np
 import pytest
@@ -10,12 +11,15 @@ from skdeep.nn.layers import Dense
 from skdeep.nn.losses import squared_error
 from skdeep.nn.network import Sequential
 from skdeep.nn.optimizers import SGD
+from skdeep.nn.schedules import LearningRateSchedule
+from skdeep.nn.trainer import StopRequest, Trainer
 from skdeep.nn.training import (
     DivergenceWarning,
     EarlyStopping,
-    Trainer,
+    TrainingInterruptedWarning,
     WeightSnapshot,
     run_epochs,
+    stop_on_interrupt,
 )
 
 
@@ -35,12 +39,18 @@ class ScriptedTrainer:
     """Stands in for Trainer: epoch k sets every weight to k and returns losses[k]."""
 
     epoch_predictions = None  # keeps no outputs: no training score
+    converged = interrupted = False
+    epoch_log = {}
 
     def __init__(self, losses, val_losses=None):
         self.network = _linear_net()
-        self.optimizer = SGD(0.1)
+        self.learning_rate = 0.1
         self.losses, self.val_losses = losses, val_losses
         self.epoch = 0
+        self.resets = 0
+
+    def reset(self):
+        self.resets += 1
 
     def train_epoch(self, X, Y, sample_weight=None):
         self.epoch += 1
@@ -50,7 +60,11 @@ class ScriptedTrainer:
         return self.losses[self.epoch - 1]
 
     def evaluate(self, X, Y, sample_weight=None):
-        return self.val_losses[self.epoch - 1], np.zeros((len(X), 1))
+        # The loss of the weights held: they are k after epoch k (0 initially).
+        k = int(round(self.network.layers[0].params["b"][0]))
+        losses = self.losses if self.val_losses is None else self.val_losses
+        loss = 10.0 if k == 0 else losses[k - 1]
+        return loss, np.zeros((len(X), 1))
 
 
 DATA = (np.zeros((4, 3)), np.zeros((4, 1)), None)
@@ -132,6 +146,7 @@ def test_divergence_restores_finite_weights_and_warns():
         )
     assert result.stop_reason == "diverged" and result.n_epochs == 2
     assert all(np.all(w == 2) for w in trainer.network.get_weights())
+    assert trainer.resets == 1  # the optimizer state of the diverged path is dropped
 
     trainer = ScriptedTrainer([math.nan])
     initial = trainer.network.get_weights()
@@ -180,81 +195,6 @@ def test_callbacks_can_stop_training():
     assert callbacks.events == ["begin", "end", "begin", "end"]
 
 
-@pytest.mark.parametrize(
-    "batch_size, n_steps", [(None, 1), (100, 1), (4, 3), (5, 2), (1, 10)]
-)
-def test_mini_batches(batch_size, n_steps):
-    rng = np.random.default_rng(0)
-    X, Y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
-    optimizer = CountingSGD(0.01)
-    trainer = Trainer(
-        _linear_net(), squared_error, optimizer, batch_size=batch_size, rng=rng
-    )
-    trainer.train_epoch(X, Y)
-    assert optimizer.n_steps_ == n_steps
-
-
-def test_full_batch_does_not_depend_on_the_shuffling_seed():
-    rng = np.random.default_rng(0)
-    X, Y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
-    weights = []
-    for seed in (1, 2):
-        net = _linear_net()
-        Trainer(
-            net, squared_error, SGD(0.1), rng=np.random.default_rng(seed)
-        ).train_epoch(X, Y)
-        weights.append(net.get_weights())
-    for a, b in zip(*weights):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_sample_weights_estimate_the_weighted_mean_and_skip_zero_batches():
-    rng = np.random.default_rng(0)
-    X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
-    w = np.array([0.0, 0.0, 0.0, 2.0, 1.0, 1.0])
-    net = _linear_net()
-    full_loss = squared_error(net.forward(X), Y, w)[0]
-    optimizer = CountingSGD(0.0)
-    trainer = Trainer(net, squared_error, optimizer, batch_size=3, rng=rng)
-    trainer.rng = type("NoShuffle", (), {"permutation": staticmethod(np.arange)})()
-    loss = trainer.train_epoch(X, Y, w)
-    assert optimizer.n_steps_ == 1  # the all-zero batch is skipped
-    # Batch losses are rescaled by mean(batch weights) / mean(weights), so the
-    # epoch loss is the weighted mean over the data set.
-    assert loss == pytest.approx(full_loss)
-
-
-def test_weight_decay_gradients_by_hand():
-    X = np.array([[1.0, -2.0, 0.5]])
-    Y = np.array([[0.3]])
-    lr, alpha, l1 = 0.1, 0.5, 0.2
-    net = _linear_net()
-    W, b = (w.copy() for w in net.get_weights())
-    trainer = Trainer(
-        net, squared_error, SGD(lr), alpha=alpha, l1=l1, rng=np.random.default_rng(0)
-    )
-    penalty = 0.5 * alpha * np.sum(W**2) + l1 * np.abs(W).sum()
-    assert trainer.penalty() == pytest.approx(penalty)
-    residual = (X @ W + b - Y)[0, 0]
-    loss = trainer.train_epoch(X, Y)
-    assert loss == pytest.approx(0.5 * residual**2 + penalty)
-    dW = X.T * residual + alpha * W + l1 * np.sign(W)
-    np.testing.assert_allclose(net.get_weights()[0], W - lr * dW)
-    np.testing.assert_allclose(net.get_weights()[1], b - lr * residual)  # no decay
-
-
-def test_clipnorm_bounds_each_gradient_array():
-    X = np.full((4, 3), 100.0)
-    Y = np.zeros((4, 1))
-    net = _linear_net()
-    before = net.get_weights()
-    Trainer(
-        net, squared_error, SGD(1.0), clipnorm=0.5, rng=np.random.default_rng(0)
-    ).train_epoch(X, Y)
-    for old, new in zip(before, net.get_weights()):
-        assert np.linalg.norm(new - old) == pytest.approx(0.5)
-
-
 def test_weight_snapshot_round_trip():
     net = _linear_net()
     snapshot = WeightSnapshot(net)
@@ -267,23 +207,6 @@ def test_weight_snapshot_round_trip():
     net.layers[0].params["W"][...] = 0
     snapshot.restore()
     assert np.all(net.get_weights()[0] == 7)
-
-
-def test_augment_is_applied_to_training_batches_only():
-    seen = []
-
-    def augment(X_batch, rng):
-        seen.append(X_batch.shape)
-        return X_batch * 0
-
-    rng = np.random.default_rng(0)
-    X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
-    trainer = Trainer(
-        _linear_net(), squared_error, SGD(0.1), batch_size=4, augment=augment, rng=rng
-    )
-    trainer.train_epoch(X, Y)
-    trainer.evaluate(X, Y)
-    assert seen == [(4, 3), (2, 3)]
 
 
 def test_training_score_comes_from_the_epochs_batches():
@@ -321,3 +244,127 @@ def test_best_epoch_is_the_epoch_whose_weights_are_kept():
             stopper=EarlyStopping(10, 0.0), history=[], restore_best=restore_best,
         )  # fmt: skip
         assert result.best_epoch == kept
+
+
+def test_a_diverging_validation_loss_does_not_crash():
+    """Regression: a finite training loss with an infinite validation loss (an
+    identity output blowing up) crashed with a TypeError; it is divergence."""
+    trainer = ScriptedTrainer([2.0, 1.0, 0.5], val_losses=[1.0, math.inf, 0.1])
+    with pytest.warns(DivergenceWarning, match="epoch 2.*epoch 1 were restored"):
+        result = run_epochs(
+            trainer, DATA, DATA, max_iter=3, stopper=EarlyStopping(5, 0), history=[]
+        )
+    assert result.stop_reason == "diverged"
+    assert all(np.all(w == 1) for w in trainer.network.get_weights())
+
+
+def test_missing_values_of_a_row_are_nan_not_none():
+    history = []
+    run_epochs(
+        ScriptedTrainer([1.0]), DATA, max_iter=1, stopper=EarlyStopping(5, 0),
+        history=history,
+    )  # fmt: skip
+    row = history[0]
+    assert all(math.isnan(row[k]) for k in ("score", "val_loss", "val_score"))
+
+
+def test_the_schedule_sets_and_records_each_epochs_rate():
+    """'adaptive' divides by 5 after 2 epochs without improvement; the rate of
+    each epoch is the one in history (catches a rate recorded after the change)."""
+    trainer = ScriptedTrainer([3.0, 2.0, 2.5, 2.4, 2.6, 1.0])
+    history = []
+    run_epochs(
+        trainer, DATA, max_iter=6, stopper=EarlyStopping(10, 0), history=history,
+        schedule=LearningRateSchedule("adaptive", 0.1),
+    )  # fmt: skip
+    rates = [row["learning_rate"] for row in history]
+    assert rates == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.02, 0.02])
+
+
+@pytest.mark.parametrize(
+    "schedule, samples, expected",
+    [
+        ("constant", 0, 0.3),
+        ("invscaling", 0, 0.3),
+        ("invscaling", 8, 0.1),
+        (lambda epoch, rate: rate / (epoch + 1), 0, 0.15),
+    ],
+)
+def test_schedule_rates(schedule, samples, expected):
+    """sklearn's invscaling: lr / (t + 1) ** 0.5 after t samples; a callable gets
+    (epochs already run, current rate), as Keras' LearningRateScheduler."""
+    rule = LearningRateSchedule(schedule, 0.3)
+    assert rule.rate(1, samples_seen=samples) == pytest.approx(expected)
+
+
+def test_a_schedule_returning_garbage_is_refused():
+    rule = LearningRateSchedule(lambda epoch, rate: None, 0.1)
+    with pytest.raises(ValueError, match="positive finite learning rate"):
+        rule.rate(0, samples_seen=0)
+
+
+def test_a_stop_request_ends_training_with_the_best_weights_and_a_warning():
+    """Ctrl-C: the trainer reports an interrupted epoch; the loop records it,
+    keeps the best weights and warns; history holds the epochs run."""
+
+    class InterruptedAtThirdEpoch(ScriptedTrainer):
+        def train_epoch(self, X, Y, sample_weight=None):
+            loss = super().train_epoch(X, Y, sample_weight)
+            self.interrupted = self.epoch == 3
+            return loss
+
+    trainer = InterruptedAtThirdEpoch([3.0, 1.0, 2.0, 0.5])
+    history = []
+    with pytest.warns(TrainingInterruptedWarning, match="after 3 epoch.*epoch 2"):
+        result = run_epochs(
+            trainer, DATA, max_iter=4, stopper=EarlyStopping(10, 0), history=history
+        )
+    assert result.stop_reason == "interrupted" and len(history) == 3
+    assert all(np.all(w == 2) for w in trainer.network.get_weights())
+
+
+def test_a_keyboard_interrupt_raised_by_a_callback_stops_training_gracefully():
+    class RaisingCallback:
+        def epoch_begin(self):
+            pass
+
+        def epoch_end(self):
+            raise KeyboardInterrupt
+
+    trainer = ScriptedTrainer([3.0, 1.0])
+    with pytest.warns(TrainingInterruptedWarning):
+        result = run_epochs(
+            trainer, DATA, max_iter=2, stopper=EarlyStopping(10, 0), history=[],
+            callbacks=RaisingCallback(),
+        )  # fmt: skip
+    assert result.stop_reason == "interrupted" and result.n_epochs == 1
+
+
+def test_ctrl_c_sets_the_request_and_a_second_one_raises():
+    request = StopRequest()
+    with stop_on_interrupt(request):
+        signal.raise_signal(signal.SIGINT)
+        assert request.requested
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_kept_weights_that_give_infinite_outputs_fall_back_to_the_initial_ones():
+    """Mini-batch epochs record a running loss, so the weights an epoch ends with
+    were never measured; if the kept ones give a non-finite loss when measured,
+    the initial weights come back with a warning (never a model that predicts
+    NaN)."""
+
+    class BlowsUp(ScriptedTrainer):
+        def evaluate(self, X, Y, sample_weight=None):
+            k = int(round(self.network.layers[0].params["b"][0]))
+            return (math.inf if k else 5.0), np.zeros((len(X), 1))
+
+    trainer = BlowsUp([2.0, 1.0])
+    with pytest.warns(DivergenceWarning, match="infinite or NaN outputs.*initial"):
+        result = run_epochs(
+            trainer, DATA, max_iter=2, stopper=EarlyStopping(5, 0), history=[]
+        )
+    assert result.best_epoch is None and result.final_loss == 5.0
+    assert all(np.all(w == 0) for w in trainer.network.get_weights()[1:])
