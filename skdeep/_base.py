@@ -205,6 +205,9 @@ class BaseNetwork(
 
     _parameter_constraints: dict = {**CORE_CONSTRAINTS, **GRADIENT_CONSTRAINTS}
     _history_columns = _HISTORY_COLUMNS
+    # The fitted attributes a continuing fit changes in place (the rest it only
+    # rebinds): what a failed fit must restore from copies (all_or_nothing).
+    _mutated_in_place = ("network_", "optimizer_", "_lr_schedule", "_rng")
 
     # ------------------------------------------------------------------
     # Hooks
@@ -327,8 +330,15 @@ class BaseNetwork(
         train, labels = self._training_data(
             X, y, sample_weight, first_call, incremental, classes
         )
-        random_state = check_random_state(self.random_state)
-        start = self._continued_state(first_call, random_state)
+        # The seed of the training streams, then the split, drawn in this order
+        # by every call that needs either, so that a warm start holds out the
+        # same rows (an int random_state costs ~0.1 ms: not per partial_fit).
+        random_state = root_seed = None
+        needs_split = self.early_stopping and not incremental and X_val is None
+        if first_call or needs_split:
+            random_state = check_random_state(self.random_state)
+            root_seed = random_state.randint(2**31 - 1)
+        start = self._continued_state(first_call, root_seed)
         train, validation = self._validation_data(
             train, labels, X_val, y_val, sample_weight_val, random_state, incremental
         )
@@ -358,22 +368,20 @@ class BaseNetwork(
         sample_weight = self._output_sample_weight(
             y, sample_weight, first_call, incremental
         )
-        return self._cast(X_checked, Y, sample_weight, first_call), self._split_labels(
-            y
-        )
-
-    def _cast(self, X, Y, sample_weight, first_call):
         dtype = self._dtype() if first_call else self.network_.dtype
+        train = self._cast(X_checked, Y, sample_weight, dtype)
+        return train, self._split_labels(y)
+
+    def _cast(self, X, Y, sample_weight, dtype):
         _check_range(X, "X", dtype)
         _check_range(Y, "y", dtype)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(dtype)
         return _Data(_as_dtype(X, dtype), _as_dtype(Y, dtype), sample_weight)
 
-    def _continued_state(self, first_call, random_state):
+    def _continued_state(self, first_call, root_seed):
         if first_call:
-            rng = np.random.default_rng(random_state.randint(2**31 - 1))
-            return _Start(rng, 0, [], 0)
+            return _Start(np.random.default_rng(root_seed), 0, [], 0)
         return _Start(
             self._rng, self.n_iter_, list(self._history_rows), self._samples_seen
         )
@@ -404,7 +412,7 @@ class BaseNetwork(
         sample_weight_val = self._output_sample_weight(
             y_val, sample_weight_val, False, incremental, validation=True
         )
-        return train, self._cast(X_val, Y_val, sample_weight_val, first_call=False)
+        return train, self._cast(X_val, Y_val, sample_weight_val, train.Y.dtype)
 
     def _split(self, data, labels, random_state):
         """Hold out ``validation_fraction`` of the data (see

@@ -64,7 +64,10 @@ class NetworkClassifierMixin(UnseenLabelsScoreMixin):
         y = check_array(y, ensure_2d=False, dtype=None, input_name=input_name)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        if first_call or y.ndim != 1:
+            # Later 1-D targets are checked against classes_ instead (below),
+            # a stricter test than type_of_target's and a cheaper one.
+            check_classification_targets(y)
         if first_call:
             self._fit_binarizer(y, classes)
         elif classes is not None and not np.array_equal(
@@ -74,14 +77,71 @@ class NetworkClassifierMixin(UnseenLabelsScoreMixin):
                 f"`classes`={np.asarray(classes).tolist()!r} is not the same as on "
                 f"the first call to partial_fit: {self.classes_.tolist()!r}."
             )
-        if self._label_binarizer.y_type_ != "multilabel-indicator":
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return self._label_binarizer.transform(y)
+        index = self._class_index(y, input_name)
+        if len(self.classes_) == 2 and not getattr(self, "_binary_as_softmax", False):
+            return index[:, None].astype(np.int8)  # one sigmoid unit: classes_[1]
+        # One-hot rows (LabelBinarizer's encoding, without its target checks
+        # again: a partial_fit call is a step of a stream).
+        Y = np.zeros((len(index), len(self.classes_)), dtype=np.int8)
+        Y[np.arange(len(index)), index] = 1
+        return Y
+
+    def _class_index(self, y, input_name):
+        """Position of each label of ``y`` in ``classes_``; refuse unseen ones."""
+        try:
+            index = np.searchsorted(self.classes_, y).clip(0, len(self.classes_) - 1)
+            known = bool(np.all(self.classes_[index] == y))
+        except TypeError:  # labels that do not compare with classes_
+            known = False
+        if not known:
             unseen = np.setdiff1d(unique_labels(y), self.classes_)
-            if unseen.size:
-                raise ValueError(
-                    f"{input_name} contains classes {unseen.tolist()!r} not seen in "
-                    f"the first fit (classes_={self.classes_.tolist()!r})."
-                )
-        return self._label_binarizer.transform(y)
+            raise ValueError(
+                f"{input_name} contains classes {unseen.tolist()!r} not seen in "
+                f"the first fit (classes_={self.classes_.tolist()!r})."
+            )
+        return index
+
+    def _declared_output(self):
+        """``(units, activation)`` of an output layer the user wrote, or None.
+
+        A network whose layers end in ``Dense(k, activation='softmax' or
+        'sigmoid')`` (Keras style, ConvNetClassifier) returns it; the targets
+        are then encoded for that head, or refused with advice.
+        """
+        return None
+
+    def _check_declared_output(self, y_type, n_classes):
+        """Whether a declared 2-unit softmax head trains a binary target; refuse
+        heads that do not match the target."""
+        head = self._declared_output()
+        if head is None:
+            return False
+        units, activation = head
+        if y_type == "binary" and (units, activation) == (2, "softmax"):
+            return True  # the notes' Dense(2, 'softmax') for two classes
+        expected = {
+            "binary": "Dense(1, activation='sigmoid') or Dense(2, activation="
+            "'softmax')",
+            "multiclass": f"Dense({n_classes}, activation='softmax')",
+            "multilabel-indicator": f"Dense({n_classes}, activation='sigmoid') "
+            "(one independent sigmoid per label)",
+        }[y_type]
+        right = {
+            "binary": (units, activation) == (1, "sigmoid"),
+            "multiclass": (units, activation) == (n_classes, "softmax"),
+            "multilabel-indicator": (units, activation) == (n_classes, "sigmoid"),
+        }[y_type]
+        if not right:
+            kind = y_type.replace("-indicator", "")
+            raise ValueError(
+                f"The output layer Dense({units}, activation={activation!r}) does "
+                f"not fit a {kind} target with {n_classes} classes"
+                f"{' (labels)' if kind == 'multilabel' else ''}: end the layers "
+                f"with {expected}, or drop the output layer to have it added."
+            )
+        return False
 
     def _fit_binarizer(self, y, classes):
         target_type = type_of_target(y)
@@ -101,11 +161,14 @@ class NetworkClassifierMixin(UnseenLabelsScoreMixin):
                 f"the data; received only one class: "
                 f"{binarizer.classes_.tolist()[0]!r}."
             )
+        self._binary_as_softmax = self._check_declared_output(
+            binarizer.y_type_, len(binarizer.classes_)
+        )
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
-        multiclass = binarizer.y_type_ == "multiclass"
+        softmax = binarizer.y_type_ == "multiclass" or self._binary_as_softmax
         self._loss_name = (
-            "categorical_crossentropy" if multiclass else "binary_crossentropy"
+            "categorical_crossentropy" if softmax else "binary_crossentropy"
         )
 
     def _output_sample_weight(
@@ -251,6 +314,8 @@ class NetworkClassifierMixin(UnseenLabelsScoreMixin):
         """
         Z = self._logits(X)
         if self._label_binarizer.y_type_ == "binary":
+            if Z.shape[1] == 2:  # a 2-unit softmax head: the log-odds
+                return Z[:, 1] - Z[:, 0]
             return Z.ravel()
         return Z
 

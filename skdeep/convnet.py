@@ -13,6 +13,8 @@ import copy
 from numbers import Integral
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNetwork
@@ -20,13 +22,14 @@ from ._outputs import NetworkClassifierMixin
 from ._summary import summarize
 from .augmentation import ImageAugmenter
 from .nn.conv import Conv2D, MaxPooling2D
-from .nn.layers import Dense, Flatten, Layer
+from .nn.layers import Activation, Dense, Flatten, Layer
 from .nn.network import Sequential
 from .utils._sklearn_compat import Interval
 from .utils._validation import name_argument, validate_numeric
+from .utils._warnings import warn_user
 
-# Output activations that the loss applies to the logits: a final Dense layer
-# with one of them (Keras style, as in the notes) is read as the output layer.
+# Output activations that the loss applies to the logits: a Keras-style output
+# layer with one of them is read as the output layer (see _split_output).
 _OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
 
 
@@ -39,18 +42,21 @@ def _output_shape(layers, input_shape):
 
 
 def default_layers(input_shape):
-    """The default hidden layers for images of ``input_shape`` (h, w, c).
+    """The default hidden layers for inputs of ``input_shape``.
 
-    Two blocks of ``Conv2D(relu, 'same') - MaxPooling2D`` (32 then 64 filters)
-    and a ``Dense(128, relu)`` layer, the usual small image classifier. Kernels
-    are ``min(3, h) x min(3, w)`` and pooling windows shrink (or pooling is
-    skipped) on small inputs, so that any input works: 28x28 images as well as
-    the ``(1, n_features, 1)`` signals that 2-D rows become.
+    For images ``(h, w, c)``: two blocks of ``Conv2D(relu, 'same') -
+    MaxPooling2D`` (32 then 64 filters) and a ``Dense(128, relu)`` layer, the
+    usual small image classifier. Kernels are ``min(3, h) x min(3, w)`` and
+    pooling windows shrink (or pooling is skipped) on small inputs, so that any
+    input works: 28x28 images as well as the ``(1, n_features, 1)`` signals
+    that 2-D rows become. For vectors ``(n_features,)`` (Keras'
+    ``input_shape=(784,)``), which have no neighbouring pixels to convolve,
+    the dense part alone: ``Dense(128, relu)``.
 
     Parameters
     ----------
     input_shape : tuple of int
-        ``(height, width, channels)`` of one image.
+        ``(height, width, channels)`` of one image, or ``(n_features,)``.
 
     Returns
     -------
@@ -64,7 +70,11 @@ def default_layers(input_shape):
     ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense']
     >>> default_layers((1, 4, 1))[0].kernel_size  # 1-D signals: (1, k) kernels
     (1, 3)
+    >>> default_layers((784,))  # vectors
+    [Dense(units=128, activation='relu')]
     """
+    if len(input_shape) == 1:
+        return [Dense(128, activation="relu")]
     layers, shape = [], tuple(input_shape)
     for filters in (32, 64):
         h, w = shape[:2]
@@ -79,35 +89,69 @@ def default_layers(input_shape):
     return layers
 
 
-def _with_output_layer(layers, input_shape, n_outputs):
-    """Append the output layer ``Dense(n_outputs)`` (logits) to ``layers``.
+def _split_output(layers):
+    """``(body, output)``: a Keras-style output layer at the end of ``layers``.
 
-    A list that already ends in a ``Dense`` with a softmax or sigmoid activation
-    (Keras style) has its output layer: its size is checked and its activation
-    dropped, since the loss applies it to the logits. A ``Flatten`` goes before
-    an appended ``Dense`` when the layers end with images. ``n_outputs=None``
-    (classes unknown, e.g. ``summary()`` before ``fit``) appends nothing.
+    ``output`` is ``(dense, activation)`` for a last ``Dense(n,
+    activation='softmax' | 'sigmoid')`` or a ``Dense(n)`` followed by a last
+    ``Activation('softmax' | 'sigmoid')`` (the notes' 二.4 style), and
+    ``body`` the layers before it; ``(layers, None)`` when there is none.
     """
+    layers = list(layers)
     last = layers[-1] if layers else None
     if isinstance(last, Dense) and last.activation in _OUTPUT_ACTIVATIONS:
-        if n_outputs is not None and last.units != n_outputs:
-            raise ValueError(
-                f"The output layer {last!r} has {last.units} units, but the "
-                f"targets need {n_outputs} output(s) (one per class for several "
-                "classes, one sigmoid unit for two classes). Drop the output "
-                "layer from `layers` to have it sized automatically."
-            )
-        # The same layer (with its weights, if built) computing logits.
-        logits = Dense(last.units)
-        for name in ("params", "grads", "input_shape_", "trainable"):
-            if name in vars(last):
-                setattr(logits, name, vars(last)[name])
-        return [*layers[:-1], logits]
+        return layers[:-1], (last, last.activation)
+    if (
+        isinstance(last, Activation)
+        and last.name in _OUTPUT_ACTIVATIONS
+        and len(layers) > 1
+        and isinstance(layers[-2], Dense)
+    ):
+        return layers[:-2], (layers[-2], last.name)
+    return layers, None
+
+
+def _with_output_layer(layers, input_shape, n_outputs):
+    """``layers`` ending in an output layer that gives logits.
+
+    A Keras-style output layer (see :func:`_split_output`) loses its output
+    activation, which the loss applies to the logits: ``Dense(n, 'softmax')``
+    becomes ``Dense(n)`` (with the same weights, if built), and a trailing
+    ``Activation('softmax')`` is dropped (the ``Dense`` before it keeps its own
+    activation, if any, as in Keras). Its size was checked against the targets
+    by :meth:`NetworkClassifierMixin._check_declared_output`. Otherwise
+    ``Dense(n_outputs)`` is appended, after a ``Flatten`` when the layers end
+    with images. ``n_outputs=None`` (classes unknown, e.g. ``summary()``
+    before ``fit``) returns the layers as written.
+    """
     if n_outputs is None:
         return list(layers)
+    body, output = _split_output(layers)
+    if output is not None:
+        dense = output[0]
+        if dense is layers[-1]:
+            logits = Dense(dense.units)
+            for name in ("params", "grads", "input_shape_", "trainable"):
+                if name in vars(dense):
+                    setattr(logits, name, vars(dense)[name])
+            dense = logits
+        return [*body, dense]
     if len(_output_shape(layers, input_shape)) > 1:
         layers = [*layers, Flatten()]
     return [*layers, Dense(n_outputs)]
+
+
+def _unwrap(pretrained):
+    """The estimator ``pretrained`` holds: the one in a FrozenEstimator, or itself."""
+    if isinstance(pretrained, FrozenEstimator):
+        return pretrained.estimator
+    return pretrained
+
+
+def _looks_channels_first(shape):
+    """Whether an image shape reads like ``(channels, height, width)``: a grey or
+    RGB first axis and a last axis too large for a number of channels."""
+    return len(shape) == 3 and shape[0] in (1, 3) and shape[2] > 4
 
 
 class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
@@ -118,11 +162,20 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
     or flat rows with ``input_shape=(height, width, channels)``. Without
     ``input_shape``, rows of ``n_features`` values are read as ``(1,
     n_features, 1)`` signals, so 1-D data works with ``(1, k)`` kernels and the
-    estimator fits in any scikit-learn pipeline.
+    estimator fits in any scikit-learn pipeline. ``input_shape=(n_features,)``
+    reads the rows as vectors, for the Dense-only models of Keras (notes 二.4).
 
     The network is ``layers`` followed by an output ``Dense`` layer sized to
-    the classes (softmax for several classes, one sigmoid unit for two),
-    trained on the cross-entropy by mini-batch gradient descent.
+    the classes (softmax for several classes, one sigmoid unit for two, one
+    sigmoid per label for multilabel targets), trained on the cross-entropy by
+    mini-batch gradient descent. ``layers`` may end with the output layer
+    instead, as a Keras model does: ``Dense(n, activation='softmax')``, or
+    ``Dense(n)`` then ``Activation('softmax')`` (or 'sigmoid'). Its activation
+    is then applied by the loss (the network outputs logits) and it must suit
+    the target: ``Dense(n_classes, 'softmax')`` for several classes,
+    ``Dense(1, 'sigmoid')`` or ``Dense(2, 'softmax')`` for two,
+    ``Dense(n_labels, 'sigmoid')`` for multilabel indicators; any other head
+    raises a ValueError that says which one to use.
 
     Parameters
     ----------
@@ -131,13 +184,19 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
         activation='relu'), MaxPooling2D(2), Flatten(), Dense(500,
         activation='relu')]`` from :mod:`skdeep.layers`. They are deep-copied,
         never modified. The output layer is appended (after a ``Flatten`` if
-        needed); a list ending in a softmax or sigmoid ``Dense`` (Keras style)
-        already has it. None uses :func:`default_layers`: two
-        convolution-pooling blocks (32 and 64 filters of up to 3x3) and
-        ``Dense(128)``. With ``pretrained``, ``layers`` is the new head.
-    input_shape : tuple of int or None, default=None
-        ``(height, width, channels)`` (or ``(height, width)``) of one image,
-        to read flat rows of ``height * width * channels`` values.
+        needed), unless the list ends with a Keras-style output layer (see
+        above). None uses :func:`default_layers`: two convolution-pooling
+        blocks (32 and 64 filters of up to 3x3) and ``Dense(128)`` for images,
+        ``Dense(128)`` alone for vectors. With ``pretrained``, ``layers`` is
+        the new head.
+    input_shape : tuple or list of int, or None, default=None
+        The shape of one sample, to read flat rows: ``(height, width,
+        channels)`` (or ``(height, width)``) of ``height * width * channels``
+        values, or ``(n_features,)`` to read them as vectors (Keras'
+        ``input_shape=(784,)``). Channels come last, as in Keras: a shape that
+        looks channels-first, e.g. ``(3, 32, 32)``, warns. With
+        ``pretrained`` and flat rows of its size, None reads them as the
+        pretrained network's images.
     optimizer : {'sgd', 'momentum', 'nesterov', 'adam', 'rmsprop'} or \
 Optimizer, default='rmsprop'
         The gradient-descent variant (notes 二.10); RMSProp as in the notes'
@@ -198,11 +257,17 @@ callable, default='constant'
         Print one line per epoch if > 0.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into the sample weights.
-    dtype : {np.float32, np.float64}, default=np.float32
-        Floating type of the weights and computations.
-    pretrained : ConvNetClassifier or None, default=None
+    dtype : {np.float32, np.float64, float, 'float32', 'float64'} or \
+np.dtype, default=np.float32
+        Floating type of the weights and computations (``float`` is float64).
+    pretrained : FrozenEstimator, ConvNetClassifier or None, default=None
         A fitted ConvNet whose first ``keep_layers`` layers are reused (notes
-        三.10), under the head ``layers``. It is never modified: its layers are
+        三.10), under the head ``layers``, best passed as
+        ``sklearn.frozen.FrozenEstimator(base)``: ``clone`` keeps a frozen
+        estimator as it is, so the model can be cross-validated and searched.
+        A fitted ConvNetClassifier passed as is works in ``fit`` but not after
+        ``clone`` (which cross-validation and searches call), which replaces it
+        by an unfitted copy. It is never modified: its layers are
         deep-copied.
     keep_layers : int or None, default=None
         How many leading layers of ``pretrained`` to reuse; None keeps all but
@@ -216,7 +281,8 @@ callable, default='constant'
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     input_shape_ : tuple of int
-        ``(height, width, channels)`` of the images the network reads.
+        ``(height, width, channels)`` of the images the network reads, or
+        ``(n_features,)`` for vectors.
     n_features_in_ : int
         Number of values per sample (``height * width * channels``).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -279,16 +345,28 @@ callable, default='constant'
     >>> clf.summary().iloc[-1].to_dict()
     {'layer': 'dense_1 (Dense)', 'output_shape': (None, 10), 'params': 330, \
 'trainable': True}
+
+    A Keras model as the notes write it (二.4): the rows read as vectors, and
+    the output layer written out, ``Dense(10)`` then ``Activation('softmax')``:
+
+    >>> from skdeep.layers import Activation
+    >>> keras_style = ConvNetClassifier(
+    ...     [Dense(32), Activation("relu"), Dense(10), Activation("softmax")],
+    ...     input_shape=(64,), optimizer="adam", max_iter=20, random_state=0)
+    >>> keras_style.summary()["params"].tolist()  # (64+1)*32, 0, (32+1)*10, 0
+    [2080, 0, 330, 0]
+    >>> keras_style.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    True
     """
 
     _parameter_constraints: dict = {
         **BaseNetwork._parameter_constraints,
         **NetworkClassifierMixin._parameter_constraints,
         "layers": [list, tuple, None],
-        "input_shape": [tuple, None],
+        "input_shape": [tuple, list, None],
         "augmentation": [ImageAugmenter, None],
         "restore_best_weights": ["boolean"],
-        "pretrained": ["no_validation"],  # set below: [ConvNetClassifier, None]
+        "pretrained": ["no_validation"],  # set below the class, which it names
         "keep_layers": [Interval(Integral, 0, None, closed="left"), None],
         "freeze": ["boolean"],
     }
@@ -359,21 +437,32 @@ callable, default='constant'
     # ------------------------------------------------------------------
 
     def _check_input_shape(self):
-        """``input_shape`` as a (h, w, c) tuple of positive ints, or None."""
+        """``input_shape`` as ``(h, w, c)`` or ``(n_features,)`` ints, or None."""
         shape = self.input_shape
         if shape is None:
             return None
         if (
-            len(shape) not in (2, 3)
+            len(shape) not in (1, 2, 3)
             or any(isinstance(d, bool) or not isinstance(d, Integral) for d in shape)
             or min(shape) < 1
         ):
             raise ValueError(
-                "`input_shape` must be a tuple (height, width, channels) or "
-                f"(height, width) of positive integers; received "
+                "`input_shape` must be a tuple (height, width, channels), "
+                "(height, width) or (n_features,) of positive integers; received "
                 f"input_shape={shape!r}."
             )
         return tuple(int(d) for d in shape) + ((1,) if len(shape) == 2 else ())
+
+    def _pretrained_shape(self, n_features):
+        """The fitted pretrained network's input shape if it has ``n_features``
+        values, else None (a wrong ``pretrained`` is reported when the layers
+        are made)."""
+        base = _unwrap(self.pretrained)
+        shape = getattr(base, "input_shape_", None)
+        if isinstance(base, ConvNetClassifier) and shape is not None:
+            if int(np.prod(shape)) == n_features:
+                return tuple(shape)
+        return None
 
     def _validate_X(self, X, reset):
         input_shape = self._check_input_shape()
@@ -408,11 +497,15 @@ callable, default='constant'
                     f"{' * '.join(map(str, input_shape))}."
                 )
             image_shape = input_shape
-        elif reset or self.input_shape_ == (1, n_features, 1):
-            image_shape = (1, n_features, 1)
+        elif reset:
+            # Flat rows: the pretrained network's images if they have its
+            # size, else 1-D signals.
+            image_shape = self._pretrained_shape(n_features) or (1, n_features, 1)
         else:
-            image_shape = self.input_shape_  # flat rows of fitted images
+            image_shape = self.input_shape_  # flat rows of the fitted shape
         if reset:
+            if _looks_channels_first(image_shape):
+                self._warn_channels_first(image_shape)
             self.input_shape_ = image_shape
         elif image_shape != self.input_shape_:
             raise ValueError(
@@ -420,6 +513,19 @@ callable, default='constant'
                 f"was fitted on images of shape {self.input_shape_}."
             )
         return X.reshape(n_samples, *image_shape)
+
+    @staticmethod
+    def _warn_channels_first(shape):
+        c, h, w = shape
+        warn_user(
+            f"The images' shape {shape} looks channels-first (channels, height, "
+            "width), but ConvNetClassifier reads (height, width, channels), as "
+            f"Keras does: {h} rows of {w} pixels with {c} channels need "
+            f"input_shape=({h}, {w}, {c}) and pixels in that order, e.g. "
+            "X.transpose(0, 2, 3, 1) for images (n, channels, height, width). "
+            "If the shape is right, ignore this warning.",
+            UserWarning,
+        )
 
     def _fit(self, X, y, *args, **kwargs):
         if self.augmentation is not None:
@@ -437,17 +543,39 @@ callable, default='constant'
     # Network: default, user layers, or a pretrained base
     # ------------------------------------------------------------------
 
+    def _pretrained_base(self):
+        """The fitted ConvNetClassifier ``pretrained`` holds, or a clear error."""
+        base = _unwrap(self.pretrained)
+        frozen = base is not self.pretrained
+        if not isinstance(base, ConvNetClassifier):
+            raise ValueError(
+                "`pretrained` must be a fitted ConvNetClassifier, best wrapped in "
+                "sklearn.frozen.FrozenEstimator; received "
+                f"{'FrozenEstimator(' if frozen else ''}"
+                f"{type(base).__name__}{')' if frozen else ''}."
+            )
+        if not hasattr(base, "network_"):
+            if frozen:
+                advice = "fit it before wrapping it in FrozenEstimator."
+            else:
+                # What a clone (cross_val_score, searches) leaves of a fitted
+                # base passed as is.
+                advice = (
+                    "fit it, and pass it as pretrained=FrozenEstimator(base) "
+                    "(from sklearn.frozen import FrozenEstimator): a fitted "
+                    "ConvNetClassifier passed as is does not survive clone(), "
+                    "which cross-validation, searches and pipelines call, and "
+                    "leaves an unfitted copy."
+                )
+            raise NotFittedError(
+                "`pretrained` must be a fitted ConvNetClassifier; received an "
+                f"unfitted one: {advice}"
+            )
+        return base
+
     def _pretrained_layers(self, input_shape):
         """Deep copies of the reused layers of ``pretrained``, frozen if asked."""
-        pretrained = self.pretrained
-        if not isinstance(pretrained, ConvNetClassifier):
-            raise ValueError(
-                "`pretrained` must be a fitted ConvNetClassifier; received "
-                f"{type(pretrained).__name__}."
-            )
-        check_is_fitted(pretrained, msg=(
-            "`pretrained` must be a fitted ConvNetClassifier; call its fit first."
-        ))  # fmt: skip
+        pretrained = self._pretrained_base()
         base = pretrained.network_.layers
         keep = len(base) - 1 if self.keep_layers is None else self.keep_layers
         if keep > len(base) - 1:
@@ -483,7 +611,25 @@ callable, default='constant'
                 )
         return _with_output_layer(kept + head, input_shape, n_outputs)
 
+    def _declared_output(self):
+        # Only the user's layers (the new head under `pretrained`) declare an
+        # output layer: a pretrained network's own output layer is never kept,
+        # and a sigmoid Dense among its kept layers is a hidden layer.
+        if self.layers is None:
+            return None
+        _, output = _split_output(self.layers)
+        if output is None:
+            return None
+        dense, activation = output
+        return dense.units, activation
+
     def _make_layers(self, input_shape, n_outputs):
+        # A trailing output Activation('softmax') is left out of the network
+        # (the loss applies it); summary() shows it, as Keras' does.
+        last = self.layers[-1] if self.layers else None
+        declared = self._declared_output() is not None
+        trailing = declared and isinstance(last, Activation)
+        self._output_activation = last.name if trailing else None
         return self._network_layers(input_shape, n_outputs)
 
     def summary(self):
@@ -491,7 +637,9 @@ callable, default='constant'
 
         Works before ``fit`` when ``input_shape`` is set (or with
         ``pretrained``); the output layer, sized to the classes, is then not
-        known yet and not shown (unless ``layers`` ends with one).
+        known yet and not shown (unless ``layers`` ends with one). A trailing
+        ``Activation('softmax')`` or ``Activation('sigmoid')`` in ``layers`` is
+        shown as its own row, as in Keras, though the loss applies it.
 
         Returns
         -------
@@ -501,15 +649,24 @@ callable, default='constant'
             totals.
         """
         if hasattr(self, "network_"):
-            return super().summary()
+            if getattr(self, "_output_activation", None) is None:
+                return super().summary()
+            # The fitted layers and the output activation, for display only.
+            shown = Sequential(
+                [*self.network_.layers, Activation(self._output_activation)]
+            )
+            shown.input_shape_ = self.network_.input_shape_
+            return summarize(shown)
         input_shape = self._check_input_shape()
-        if input_shape is None and isinstance(self.pretrained, ConvNetClassifier):
-            input_shape = getattr(self.pretrained, "input_shape_", None)
+        if input_shape is None and self.pretrained is not None:
+            input_shape = getattr(self._pretrained_base(), "input_shape_", None)
         if input_shape is None:
             check_is_fitted(self, msg=(
                 "This ConvNetClassifier is not fitted yet and has no "
                 "`input_shape`: set input_shape or call fit before summary()."
             ))  # fmt: skip
+        if _looks_channels_first(input_shape):
+            self._warn_channels_first(input_shape)
         layers = self._network_layers(input_shape, None)
         network = Sequential(layers, dtype=self._dtype())
         network.build(input_shape, np.random.default_rng(0))
@@ -521,7 +678,11 @@ callable, default='constant'
         return tags
 
 
-ConvNetClassifier._parameter_constraints["pretrained"] = [ConvNetClassifier, None]
+ConvNetClassifier._parameter_constraints["pretrained"] = [
+    FrozenEstimator,
+    ConvNetClassifier,
+    None,
+]
 
 
 def transfer_strategy(pretrained, *, small_data, similar):
@@ -544,8 +705,9 @@ def transfer_strategy(pretrained, *, small_data, similar):
 
     Parameters
     ----------
-    pretrained : ConvNetClassifier
-        The fitted network to start from.
+    pretrained : ConvNetClassifier or FrozenEstimator
+        The fitted network to start from, as is or wrapped in
+        ``sklearn.frozen.FrozenEstimator``.
     small_data : bool
         Whether the new data set is small (thousands of images rather than
         hundreds of thousands: the limit is a judgement call).
@@ -556,12 +718,15 @@ def transfer_strategy(pretrained, *, small_data, similar):
     Returns
     -------
     params : dict
-        ``pretrained``, ``keep_layers`` and ``freeze``, to pass to
-        ``ConvNetClassifier(**params)`` or ``set_params(**params)``.
+        ``pretrained`` (as ``FrozenEstimator(pretrained)``, so that the model
+        survives ``clone`` in cross-validation and searches), ``keep_layers``
+        and ``freeze``, to pass to ``ConvNetClassifier(**params)`` or
+        ``set_params(**params)``.
 
     Examples
     --------
     >>> import numpy as np
+    >>> from sklearn.model_selection import cross_val_score
     >>> from skdeep.convnet import ConvNetClassifier, transfer_strategy
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.normal(size=(40, 8, 8, 1)), np.arange(40) % 2
@@ -569,11 +734,22 @@ def transfer_strategy(pretrained, *, small_data, similar):
     >>> [type(layer).__name__ for layer in base.network_.layers]
     ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense']
     >>> params = transfer_strategy(base, small_data=True, similar=False)
-    >>> params["keep_layers"], params["freeze"]
-    (2, True)
+    >>> params["pretrained"], params["keep_layers"], params["freeze"]
+    (FrozenEstimator(estimator=ConvNetClassifier(max_iter=1, random_state=0)), 2, True)
+    >>> new_model = ConvNetClassifier(**params, max_iter=1, random_state=0)
+    >>> cross_val_score(new_model, X, y, cv=2).shape
+    (2,)
     """
-    check_is_fitted(pretrained)
-    layers = pretrained.network_.layers
+    base = _unwrap(pretrained)
+    if not isinstance(base, ConvNetClassifier):
+        raise ValueError(
+            "`pretrained` must be a fitted ConvNetClassifier (or one wrapped in "
+            f"FrozenEstimator); received {type(base).__name__}."
+        )
+    check_is_fitted(base, msg=(
+        "`pretrained` must be a fitted ConvNetClassifier; call its fit first."
+    ))  # fmt: skip
+    layers = base.network_.layers
     keep, freeze = len(layers) - 1, bool(small_data)
     if small_data and not similar:
         # Up to the end of the first convolution block (its pooling layer).
@@ -584,6 +760,8 @@ def transfer_strategy(pretrained, *, small_data, similar):
                 while keep < len(layers) and isinstance(layers[keep], MaxPooling2D):
                     keep += 1
                 break
+    if not isinstance(pretrained, FrozenEstimator):
+        pretrained = FrozenEstimator(pretrained)
     return {"pretrained": pretrained, "keep_layers": keep, "freeze": freeze}
 
 

@@ -33,9 +33,6 @@ scorer for a search or for
 threshold.
 """
 
-import os
-import sys
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -56,6 +53,7 @@ from skdeep.utils._sklearn_compat import (
     _check_set_wise_labels,
     validate_params,
 )
+from skdeep.utils._warnings import warn_user
 
 __all__ = [
     "make_sensitivity_at_specificity_scorer",
@@ -86,27 +84,6 @@ _SCORE_CONSTRAINTS = {
 }
 
 
-_SKDEEP_DIR = os.path.dirname(os.path.abspath(__file__))
-# The file of scikit-learn's `validate_params` wrapper, a frame between every
-# public function here and its caller.
-_VALIDATE_PARAMS_FILE = validate_params.__code__.co_filename
-
-
-def _warn_outside(message, category):
-    """Warn at the first frame outside skdeep and ``validate_params``'s wrapper.
-
-    The ``stacklevel`` is computed, not counted by hand, so that the warning
-    points at the caller's line however many frames skdeep adds.
-    """
-    frame, stacklevel = sys._getframe(1), 2
-    while frame is not None and (
-        frame.f_code.co_filename.startswith(_SKDEEP_DIR + os.sep)
-        or frame.f_code.co_filename == _VALIDATE_PARAMS_FILE
-    ):
-        frame, stacklevel = frame.f_back, stacklevel + 1
-    warnings.warn(message, category, stacklevel=stacklevel)
-
-
 def _divide(numerator, denominator, *, metric, modifier, average, zero_division):
     """``numerator / denominator``, with ``zero_division`` where the denominator is 0.
 
@@ -126,7 +103,7 @@ def _divide(numerator, denominator, *, metric, modifier, average, zero_division)
             ("label", "sample") if average == "samples" else ("sample", "label")
         )
         where = "due to" if result.shape[0] == 1 else f"in {other}s with"
-        _warn_outside(
+        warn_user(
             f"{metric} is ill-defined and being set to 0.0 {where} no {modifier} "
             f"{axis}s. Use `zero_division` parameter to control this behavior.",
             UndefinedMetricWarning,
@@ -709,7 +686,7 @@ def sensitivity_at_specificity_score(
         )
         n_negative, n_positive = fps[-1], tps[-1]  # zero-weight samples drop out
     if not both_classes or n_negative == 0 or n_positive == 0:
-        _warn_outside(
+        warn_user(
             "Only one class is present in y_true (or has a positive weight): "
             "the sensitivity at a given specificity is not defined and is set "
             "to nan.",

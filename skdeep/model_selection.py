@@ -20,13 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.base import clone, is_classifier
-from sklearn.model_selection import (
-    ParameterGrid,
-    ShuffleSplit,
-    StratifiedShuffleSplit,
-)
+from sklearn.model_selection import ParameterGrid
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.random import sample_without_replacement
 
 from skdeep.utils._persistence import (
@@ -41,6 +36,7 @@ from skdeep.utils._sklearn_compat import (
     _yields_constant_splits,
     validate_params,
 )
+from skdeep.utils._splits import HoldOutSplit
 from skdeep.utils._warnings import warn_user
 
 __all__ = ["CoarseToFineSearchCV", "narrow_distributions"]
@@ -251,25 +247,6 @@ def narrow_distributions(
     return narrowed
 
 
-def _validation_split(y, *, classifier, random_state):
-    """One 80/20 train/validation split, stratified for classifiers when it can be.
-
-    Stratification needs at least two samples of every class and room for every
-    class on both sides; otherwise (and for regressors) the split is plain
-    ShuffleSplit.
-    """
-    if classifier and y is not None and type_of_target(y) in ("binary", "multiclass"):
-        counts = np.unique(np.asarray(y), return_counts=True)[1]
-        n_samples = counts.sum()
-        n_test = math.ceil(0.2 * n_samples)
-        enough = counts.size > 0 and counts.min() >= 2  # y may be empty
-        if enough and counts.size <= min(n_test, n_samples - n_test):
-            return StratifiedShuffleSplit(
-                n_splits=1, test_size=0.2, random_state=random_state
-            )
-    return ShuffleSplit(n_splits=1, test_size=0.2, random_state=random_state)
-
-
 def _take(results, indices):
     """The rows ``indices`` of a ``cv_results_`` dict."""
     return {
@@ -391,11 +368,13 @@ class CoarseToFineSearchCV(PersistenceMixin, BaseSearchCV):
 
     cv : int, cross-validation generator or iterable, default=None
         The validation scheme. ``None`` means one split holding out 20% of the
-        data, stratified for classifiers (``StratifiedShuffleSplit``; plain
-        ``ShuffleSplit`` for regressors or when a class has too few samples),
-        seeded from ``random_state``. Any splitter must give the same splits on
-        every call (randomized splitters need an integer ``random_state``), so
-        that all rounds are scored on the same data.
+        data (``ceil(0.2 * n_samples)`` rows), seeded from ``random_state``,
+        by the policy of the estimators' ``early_stopping`` split: stratified
+        for classifiers, and when a class is too small to stratify, rows drawn
+        at random among those whose class keeps a training row. Any splitter
+        must give the same splits on every call (randomized splitters need an
+        integer ``random_state``), so that all rounds are scored on the same
+        data.
 
     refit : bool, str or callable, default=True
         Refit the best candidate of the last round on the whole data and make
@@ -672,8 +651,8 @@ class CoarseToFineSearchCV(PersistenceMixin, BaseSearchCV):
             np.iinfo(np.int32).max, size=1 + self.n_rounds
         )
         if self.cv is None:
-            self._checked_cv_orig = _validation_split(
-                y, classifier=is_classifier(self.estimator), random_state=split_seed
+            self._checked_cv_orig = HoldOutSplit(
+                0.2, stratify=is_classifier(self.estimator), random_state=split_seed
             )
         elif not _yields_constant_splits(self._checked_cv_orig):
             raise ValueError(

@@ -1,23 +1,39 @@
-"""Tests of ConvNetClassifier: inputs, default network, checkpoints, transfer."""
+"""Tests of ConvNetClassifier: inputs, default network, Keras-style output
+layers, checkpoints, transfer learning (in cross-validation and searches)."""
 
 import copy
+import io
+import pickle
 import warnings
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_digits
+import skops.io as sio
+from scipy import special
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_blobs
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.model_selection import train_test_split
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skdeep import ConvNetClassifier, MLPNetClassifier
 from skdeep.augmentation import ImageAugmenter
 from skdeep.convnet import default_layers, transfer_strategy
-from skdeep.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from skdeep.layers import (
+    Activation,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    MaxPooling2D,
+)
 from skdeep.nn.network import Sequential
+from skdeep.persistence import load_skops
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -118,11 +134,74 @@ def test_wrong_input_shape_for_images_raises():
         ConvNetClassifier(input_shape=(8, 4, 2)).fit(X, y)
 
 
-@pytest.mark.parametrize("bad", [(8, 8, 0), (8,), (8, 8, 1, 1), (8.0, 8, 1)])
+@pytest.mark.parametrize("bad", [(8, 8, 0), (0,), (), [8, 8, 1, 1], (8.0, 8, 1)])
 def test_invalid_input_shape_values_raise(bad):
     X, y = np.zeros((10, 64)), np.arange(10) % 2
     with pytest.raises(ValueError, match="`input_shape` must be a tuple"):
         ConvNetClassifier(input_shape=bad).fit(X, y)
+
+
+def test_input_shape_as_a_list_reads_like_the_tuple(digits):
+    """Catches a list `input_shape` refused by the parameter check, or read
+    differently from the tuple (e.g. compared with a tuple and mismatching)."""
+    X, y = digits[0][:100].reshape(100, 64), digits[1][:100]
+    params = dict(layers=small_layers(), max_iter=1, random_state=0)
+    as_list = ConvNetClassifier(input_shape=[8, 8, 1], **params).fit(X, y)
+    as_tuple = ConvNetClassifier(input_shape=(8, 8, 1), **params).fit(X, y)
+    assert as_list.input_shape_ == (8, 8, 1)
+    np.testing.assert_array_equal(as_list.predict_proba(X), as_tuple.predict_proba(X))
+    assert clone(as_list).get_params()["input_shape"] == [8, 8, 1]
+    vectors = ConvNetClassifier(input_shape=[64], max_iter=1, random_state=0)
+    assert vectors.fit(X, y).input_shape_ == (64,)
+
+
+@pytest.mark.parametrize(
+    "input_shape, expected",
+    [((1, 28, 28), "input_shape=(28, 28, 1)"),
+     ([3, 32, 32], "input_shape=(32, 32, 3)")],
+)  # fmt: skip
+def test_channels_first_input_shape_warns(input_shape, expected):
+    """Catches a PyTorch-style (channels, height, width) shape read silently as
+    1-high images with 28 or 32 channels."""
+    n_features = int(np.prod(input_shape))
+    X, y = np.zeros((4, n_features)), np.arange(4) % 2
+    clf = ConvNetClassifier([Flatten()], input_shape=input_shape, max_iter=1)
+    with pytest.warns(UserWarning, match="looks channels-first") as record:
+        clf.fit(X, y)
+    assert expected in str(record[0].message)
+    with pytest.warns(UserWarning, match="looks channels-first"):
+        clone(clf).summary()  # before fit
+    # Channels-first 4-D images, without input_shape.
+    images = X.reshape(4, *input_shape)
+    with pytest.warns(UserWarning, match="looks channels-first"):
+        ConvNetClassifier([Flatten()], max_iter=1).fit(images, y)
+
+
+@pytest.mark.parametrize("input_shape", [(28, 28, 1), (32, 32, 3), (1, 64, 1), (784,)])
+def test_channels_last_input_shape_does_not_warn(input_shape):
+    """Catches a channels-first heuristic that also fires on the usual
+    channels-last shapes or on 1-D signals."""
+    X, y = np.zeros((4, int(np.prod(input_shape)))), np.arange(4) % 2
+    clf = ConvNetClassifier([Flatten()], input_shape=input_shape, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*channels-first")
+        clf.fit(X, y)
+        clone(clf).summary()
+
+
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [("float64", np.float64), ("float32", np.float32),
+     (np.dtype("float32"), np.float32), (float, np.float64)],
+)  # fmt: skip
+def test_dtype_as_a_name_a_numpy_dtype_or_float(dtype, expected, digits):
+    """Catches a `dtype` spelling refused by the parameter check or ignored
+    (weights computed in float32 whatever was asked)."""
+    X, y = digits[0][:60], digits[1][:60]
+    clf = ConvNetClassifier(small_layers(), dtype=dtype, max_iter=1, random_state=0)
+    clf.fit(X, y)
+    assert all(w.dtype == expected for w in clf.get_weights())
+    assert clf.predict_proba(X).shape == (60, 10)
 
 
 def test_predict_on_images_of_another_shape_raises():
@@ -167,6 +246,10 @@ def test_fit_does_not_modify_the_given_layers(digits):
 
 
 def test_keras_style_output_layer_is_used_as_the_output(digits):
+    """Dense(10, 'softmax') ends the network as its output layer. Catches an
+    extra output Dense appended after it, and its softmax applied by the layer
+    as well as by the loss (the model would then differ from the one whose
+    output layer is added automatically)."""
     X, y = digits[0][:100], digits[1][:100]
     with_output = ConvNetClassifier(
         [*small_layers(), Dense(10, activation="softmax")], max_iter=1, random_state=0
@@ -177,8 +260,200 @@ def test_keras_style_output_layer_is_used_as_the_output(digits):
     # The loss applies the softmax: the output layer computes logits.
     assert with_output.network_.layers[-1].activation is None
     np.testing.assert_allclose(with_output.predict_proba(X), without.predict_proba(X))
-    with pytest.raises(ValueError, match=r"has 3 units, but the targets need 10"):
-        ConvNetClassifier([*small_layers(), Dense(3, activation="softmax")]).fit(X, y)
+
+
+# The notes' 二.4 model, layer by layer:
+#   model.add(Dense(128, input_dim=32)); model.add(Activation('softmax'))
+#   model.add(Dense(10)); model.add(Activation('sigmoid'))
+def notes_keras_layers():
+    return [Dense(128), Activation("softmax"), Dense(10), Activation("sigmoid")]
+
+
+def test_notes_keras_model_summary_and_multilabel_fit():
+    """The notes' 二.4 Sequential model with input_shape=(32,). Catches: flat
+    rows not read as vectors, an extra Dense appended after the trailing
+    Activation('sigmoid'), the sigmoid applied twice (once by the layer, once by
+    the loss), and summary() parameter counts that differ from Keras'."""
+    # Keras counts (inputs + 1 bias) * units for Dense and 0 for Activation.
+    expected_params = [(32 + 1) * 128, 0, (128 + 1) * 10, 0]
+    expected_shapes = [(None, 128), (None, 128), (None, 10), (None, 10)]
+    clf = ConvNetClassifier(
+        notes_keras_layers(), input_shape=(32,), optimizer="adam",
+        learning_rate=0.01, max_iter=40, random_state=0,
+    )  # fmt: skip
+    before = clf.summary()
+    assert before["params"].tolist() == expected_params
+    assert before["output_shape"].tolist() == expected_shapes
+    assert f"Total params: {sum(expected_params):,}" in str(before)
+    # Ten independent labels: the sigmoid output of the notes' model.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 32))
+    Y = (X @ rng.normal(size=(32, 10)) > 0).astype(int)
+    clf.fit(X, Y)
+    after = clf.summary()
+    assert after["params"].tolist() == expected_params
+    assert after["output_shape"].tolist() == expected_shapes
+    assert [row.split(" ")[1] for row in after["layer"]] == [
+        "(Dense)", "(Activation)", "(Dense)", "(Activation)",
+    ]  # fmt: skip
+    assert clf.input_shape_ == (32,)
+    # The model's output computed by hand from its weights, as Keras would.
+    W1, b1, W2, b2 = clf.get_weights()
+    expected = special.expit(special.softmax(X @ W1 + b1, axis=1) @ W2 + b2)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-4, atol=1e-6)
+    assert clf.predict(X).shape == (200, 10)
+    # It learns: the labels are far better predicted than by always saying 1 or 0.
+    majority = max(Y.mean(), 1 - Y.mean())
+    assert (clf.predict(X) == Y).mean() > majority + 0.2
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+
+
+def test_dense_keras_model_with_softmax_output_on_multiclass(digits):
+    """The usual multi-class Keras model, Dense(n) then Activation('softmax')
+    as its output, on flat rows read as vectors. Catches an extra output Dense,
+    a double softmax, and a Dense before the output Activation losing its own
+    activation (Keras applies both)."""
+    X, y = digits[0].reshape(-1, 64), digits[1]
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    clf = ConvNetClassifier(
+        [Dense(32, activation="relu"), Dense(10, activation="tanh"),
+         Activation("softmax")],
+        input_shape=(64,), optimizer="adam", learning_rate=0.01, max_iter=30,
+        random_state=0,
+    ).fit(X_train, y_train)  # fmt: skip
+    assert [type(layer).__name__ for layer in clf.network_.layers] == [
+        "Dense", "Dense",
+    ]  # fmt: skip
+    assert clf.summary()["params"].tolist() == [(64 + 1) * 32, (32 + 1) * 10, 0]
+    W1, b1, W2, b2 = clf.get_weights()
+    hidden = np.maximum(X_test @ W1 + b1, 0)
+    expected = special.softmax(np.tanh(hidden @ W2 + b2), axis=1)
+    np.testing.assert_allclose(
+        clf.predict_proba(X_test), expected, rtol=1e-4, atol=1e-6
+    )
+    assert clf.score(X_test, y_test) > 0.85
+
+
+def test_default_layers_for_vectors_are_dense(digits):
+    """Catches layers=None with a 1-tuple input_shape building convolutions
+    (which need images) instead of the Dense part of the default network."""
+    X, y = digits[0][:200].reshape(200, 64), digits[1][:200]
+    clf = ConvNetClassifier(input_shape=(64,), max_iter=5, random_state=0).fit(X, y)
+    assert clf.summary()["params"].tolist() == [(64 + 1) * 128, (128 + 1) * 10]
+    assert clf.score(X, y) > 0.8
+
+
+def test_convolutions_on_vectors_raise():
+    """Vectors have no pixels to convolve: catches a 1-tuple input_shape
+    silently reshaped into images, or an error that does not say why."""
+    X, y = np.zeros((6, 32)), np.arange(6) % 2
+    with pytest.raises(ValueError, match=r"Conv2D expects images .*\(32,\)"):
+        ConvNetClassifier([Conv2D(2, 3)], input_shape=(32,)).fit(X, y)
+
+
+def test_trailing_activation_after_a_conv_layer_is_a_hidden_layer():
+    """Only Dense(n) + Activation ends a network: an Activation after a
+    convolution is a hidden activation, and the output layer is appended."""
+    X, y = np.random.default_rng(0).normal(size=(20, 6, 6, 1)), np.arange(20) % 3
+    clf = ConvNetClassifier([Conv2D(2, 3), Activation("sigmoid")], max_iter=1,
+                            random_state=0).fit(X, y)  # fmt: skip
+    kinds = [type(layer).__name__ for layer in clf.network_.layers]
+    assert kinds == ["Conv2D", "Activation", "Flatten", "Dense"]
+    assert clf.network_.layers[-1].units == 3
+
+
+@pytest.fixture(scope="module")
+def separated_binary():
+    # Two well-separated blobs in 4 dimensions, with string labels (the second
+    # class is the positive one: decision_function > 0 means "malignant").
+    X, y = make_blobs(200, n_features=4, centers=[[-2] * 4, [2] * 4], random_state=0)
+    return X, np.array(["benign", "malignant"])[y]
+
+
+def test_two_unit_softmax_head_on_a_binary_target(separated_binary):
+    """The notes' cancer head Dense(2, 'softmax') (四). Catches: the head
+    refused, trained as one sigmoid unit, probability columns not in the order
+    of classes_, and a decision_function that is not the log-odds."""
+    X, y = separated_binary
+    params = dict(input_shape=(4,), optimizer="adam", learning_rate=0.01,
+                  max_iter=20, random_state=0)  # fmt: skip
+    softmax = ConvNetClassifier(
+        [Dense(8, activation="relu"), Dense(2, activation="softmax")], **params
+    ).fit(X, y)
+    sigmoid = ConvNetClassifier(
+        [Dense(8, activation="relu"), Dense(1, activation="sigmoid")], **params
+    ).fit(X, y)
+    assert softmax.network_.layers[-1].units == 2
+    assert softmax.summary()["params"].iloc[-1] == (8 + 1) * 2
+    assert softmax.out_activation_ == "softmax"
+    proba = softmax.predict_proba(X)
+    assert proba.shape == (200, 2)
+    Z = softmax.network_.predict(X)  # the network's two logits per sample
+    assert Z.shape == (200, 2)
+    np.testing.assert_allclose(proba, special.softmax(Z, axis=1), rtol=1e-6)
+    decision = softmax.decision_function(X)
+    np.testing.assert_allclose(decision, Z[:, 1] - Z[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(proba[:, 1], special.expit(decision), rtol=1e-5)
+    # Column 1 is classes_[1]: the positive class.
+    assert list(softmax.classes_) == ["benign", "malignant"]
+    np.testing.assert_array_equal(
+        softmax.predict(X), softmax.classes_[proba.argmax(axis=1)]
+    )
+    # Both heads learn the separable problem and agree on every sample.
+    np.testing.assert_array_equal(softmax.predict(X), sigmoid.predict(X))
+    assert softmax.score(X, y) > 0.97
+
+
+@pytest.mark.parametrize(
+    "head, target, message",
+    [([Dense(3, activation="sigmoid")], "multiclass",
+      r"Dense\(3, activation='sigmoid'\) does not fit a multiclass target with 3 "
+      r"classes: end the layers with Dense\(3, activation='softmax'\)"),
+     ([Dense(3), Activation("sigmoid")], "multiclass",
+      r"does not fit a multiclass target.*Dense\(3, activation='softmax'\)"),
+     ([Dense(5, activation="softmax")], "multiclass",
+      r"Dense\(5, activation='softmax'\) does not fit a multiclass target with 3"),
+     ([Dense(1, activation="softmax")], "binary",
+      r"does not fit a binary target.*Dense\(1, activation='sigmoid'\) or "
+      r"Dense\(2, activation='softmax'\)"),
+     ([Dense(2, activation="sigmoid")], "binary", r"does not fit a binary target"),
+     ([Dense(3, activation="softmax")], "multilabel",
+      r"does not fit a multilabel target.*Dense\(3, activation='sigmoid'\)")],
+)  # fmt: skip
+def test_output_layer_that_does_not_fit_the_target_raises(head, target, message):
+    """Catches a sigmoid head silently trained as a softmax (and the reverse),
+    and an output layer of the wrong size."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4))
+    y = {
+        "multiclass": np.arange(30) % 3,
+        "binary": np.arange(30) % 2,
+        "multilabel": rng.integers(0, 2, size=(30, 3)),
+    }[target]
+    clf = ConvNetClassifier([Dense(4, activation="relu"), *head], input_shape=(4,))
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+
+
+def test_predict_proba_is_the_output_activation_of_decision_function(digits):
+    """predict_proba against softmax / sigmoid of decision_function computed
+    with scipy. Catches an activation applied twice or to the wrong axis, and
+    binary probability columns in the wrong order."""
+    X, y = digits[0][:120], digits[1][:120]
+    multi = ConvNetClassifier(small_layers(), max_iter=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(
+        multi.predict_proba(X),
+        special.softmax(multi.decision_function(X), axis=1),
+        rtol=1e-6,
+    )
+    binary = ConvNetClassifier(small_layers(), max_iter=2, random_state=0)
+    binary.fit(X, y % 2)
+    decision = binary.decision_function(X)
+    assert decision.shape == (120,)
+    positive = special.expit(decision)
+    np.testing.assert_allclose(
+        binary.predict_proba(X), np.column_stack([1 - positive, positive]), rtol=1e-6
+    )
 
 
 def test_conv_output_is_flattened_before_the_appended_output_layer():
@@ -480,6 +755,9 @@ def test_kept_dropout_masks_follow_random_state(digits):
 
 
 def test_transfer_strategy_four_cases(pretrained):
+    """The notes' table (三.10), counted by hand on the fixture's 7 layers.
+    Catches a plain `pretrained` returned (lost by clone), and a frozen base
+    wrapped twice."""
     n_layers = len(pretrained.network_.layers)
     cases = {
         (True, True): (n_layers - 1, True),
@@ -489,8 +767,119 @@ def test_transfer_strategy_four_cases(pretrained):
     }
     for (small, similar), expected in cases.items():
         params = transfer_strategy(pretrained, small_data=small, similar=similar)
-        assert params["pretrained"] is pretrained
+        assert isinstance(params["pretrained"], FrozenEstimator)
+        assert params["pretrained"].estimator is pretrained
         assert (params["keep_layers"], params["freeze"]) == expected
+    # A base already frozen is passed on as is, not wrapped twice.
+    frozen = FrozenEstimator(pretrained)
+    params = transfer_strategy(frozen, small_data=True, similar=False)
+    assert params["pretrained"] is frozen and params["keep_layers"] == 2
+
+
+@pytest.fixture(scope="module")
+def new_task(digit_halves):
+    # Digits 5-9 of the other half: the new task of the transfer tests.
+    _, X_b, _, y_b = digit_halves
+    mask = y_b >= 5
+    return X_b[mask][:150], y_b[mask][:150]
+
+
+def test_frozen_pretrained_survives_cross_validation(pretrained, new_task):
+    """Regression (issue 11): clone() replaced a fitted `pretrained` with an
+    unfitted copy, so cross_val_score raised NotFittedError; FrozenEstimator
+    was refused by the parameter check. Also catches a base modified by the
+    folds' fits."""
+    X, y = new_task
+    weights = pretrained.get_weights()
+    before = joblib.hash(pretrained)
+    clf = ConvNetClassifier(pretrained=FrozenEstimator(pretrained), optimizer="adam",
+                            learning_rate=0.01, max_iter=20,
+                            random_state=0)  # fmt: skip
+    scores = cross_val_score(clf, X, y, cv=3, error_score="raise")
+    assert scores.shape == (3,)
+    # Five classes: far above chance (0.2) from the frozen features.
+    assert scores.min() > 0.8, scores
+    assert joblib.hash(pretrained) == before
+    for a, b in zip(pretrained.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_grid_search_over_keep_layers_and_freeze(pretrained, new_task):
+    """A search over the transfer parameters, fine-tuning included. Catches a
+    base lost by clone() and a fine-tuned fit that writes into the base's
+    weights (they must be copies)."""
+    X, y = new_task
+    weights = pretrained.get_weights()
+    search = GridSearchCV(
+        ConvNetClassifier(pretrained=FrozenEstimator(pretrained), max_iter=2,
+                          random_state=0),
+        {"keep_layers": [2, 4], "freeze": [True, False]},
+        cv=2, error_score="raise",
+    ).fit(X, y)  # fmt: skip
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best = search.best_estimator_
+    assert len(best.network_.layers) == best.keep_layers + 2  # + Flatten, Dense
+    assert best.predict(X).shape == y.shape
+    for a, b in zip(pretrained.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_transfer_strategy_output_in_cross_val_score(pretrained, new_task):
+    """Regression (issue 11): the parameters of transfer_strategy could not be
+    cross-validated (their plain `pretrained` did not survive clone)."""
+    X, y = new_task
+    params = transfer_strategy(pretrained, small_data=True, similar=True)
+    clf = ConvNetClassifier(**params, max_iter=2, random_state=0)
+    scores = cross_val_score(clf, X, y, cv=2, error_score="raise")
+    assert np.isfinite(scores).all()
+
+
+def test_cloned_plain_pretrained_says_to_use_frozen_estimator(pretrained, new_task):
+    """What a user hits with a fitted base passed as is: it works in fit, but
+    a clone (cross_val_score) has an unfitted copy, and the error must point at
+    FrozenEstimator."""
+    X, y = new_task
+    clf = ConvNetClassifier(pretrained=pretrained, max_iter=1, random_state=0)
+    assert clf.fit(X, y).predict(X).shape == y.shape
+    with pytest.raises(NotFittedError, match=r"pretrained=FrozenEstimator\(base\)"):
+        clone(clf).fit(X, y)
+    with pytest.raises(NotFittedError, match="does not survive clone"):
+        cross_val_score(clf, X, y, cv=2, error_score="raise")
+    with pytest.raises(NotFittedError, match="fit it before wrapping it"):
+        ConvNetClassifier(pretrained=FrozenEstimator(ConvNetClassifier())).fit(X, y)
+    with pytest.raises(ValueError, match=r"received FrozenEstimator\(MLPNetClass"):
+        ConvNetClassifier(pretrained=FrozenEstimator(MLPNetClassifier())).fit(X, y)
+
+
+def test_frozen_transfer_model_round_trips_through_skops(pretrained, new_task):
+    """A transfer model holding FrozenEstimator(base) is saved and shared like
+    any model. Catches FrozenEstimator refused by load_skops, or the loaded
+    model predicting differently."""
+    X, y = new_task
+    clf = ConvNetClassifier(pretrained=FrozenEstimator(pretrained), max_iter=1,
+                            random_state=0).fit(X, y)  # fmt: skip
+    loaded = load_skops(io.BytesIO(sio.dumps(clf)))
+    assert isinstance(loaded.pretrained, FrozenEstimator)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_flat_rows_take_the_input_shape_of_the_pretrained_base(pretrained, new_task):
+    """Flat rows of the base's size are read as its images without
+    `input_shape` (e.g. after a StandardScaler in a pipeline). Catches them
+    read as (1, 64, 1) signals, which the base cannot take."""
+    X, y = new_task
+    rows = X.reshape(len(X), -1)
+    params = dict(pretrained=FrozenEstimator(pretrained), max_iter=2, random_state=0)
+    from_rows = ConvNetClassifier(**params).fit(rows, y)
+    from_images = ConvNetClassifier(**params).fit(X, y)
+    assert from_rows.input_shape_ == (8, 8, 1)
+    np.testing.assert_array_equal(
+        from_rows.predict_proba(rows), from_images.predict_proba(X)
+    )
+    with pytest.raises(ValueError, match=r"pretrained network reads images of "
+                                         r"shape \(8, 8, 1\)"):  # fmt: skip
+        ConvNetClassifier(**params).fit(rows[:, :32], y)
 
 
 def test_transfer_errors(pretrained, digits):
@@ -503,8 +892,12 @@ def test_transfer_errors(pretrained, digits):
         ConvNetClassifier(pretrained=pretrained).fit(X[:, :4, :4], y)
     with pytest.raises(ValueError, match="must be a fitted ConvNetClassifier"):
         ConvNetClassifier(pretrained=ConvNetClassifier()).fit(X, y)
-    with pytest.raises(ValueError, match="pretrained"):
+    with pytest.raises(ValueError, match="'pretrained' parameter"):
         ConvNetClassifier(pretrained=MLPNetClassifier()).fit(X, y)
+    with pytest.raises(ValueError, match="received MLPNetClassifier"):
+        transfer_strategy(MLPNetClassifier(), small_data=True, similar=True)
+    with pytest.raises(NotFittedError, match="call its fit first"):
+        transfer_strategy(ConvNetClassifier(), small_data=True, similar=True)
 
 
 # ---------------------------------------------------------------------------
@@ -594,10 +987,6 @@ def test_digits_pytorch_reference_accuracy(digits):
 
 
 def test_strided_conv_global_average_pooling_and_pickle(digits):
-    import pickle
-
-    from skdeep.layers import GlobalAveragePooling2D
-
     X, y = digits[0][:120], digits[1][:120]
     layers = [
         Conv2D(8, 3, strides=2, padding="same", activation="relu"),

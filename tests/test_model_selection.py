@@ -15,7 +15,6 @@ from sklearn.model_selection import (
     ParameterSampler,
     PredefinedSplit,
     RandomizedSearchCV,
-    ShuffleSplit,
     StratifiedShuffleSplit,
 )
 from sklearn.pipeline import make_pipeline
@@ -24,14 +23,14 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import check_estimator
 from threadpoolctl import threadpool_limits
 
-from skdeep import CoarseToFineSearchCV, MLPNetClassifier
+from skdeep import CoarseToFineSearchCV, LogisticGD, MLPNetClassifier
 from skdeep.metrics import sensitivity_scorer
 from skdeep.model_selection import (
     _rank_by_round,
     _sample,
-    _validation_split,
     narrow_distributions,
 )
+from skdeep.utils._splits import HoldOutSplit
 
 
 def _results(params, scores):
@@ -257,20 +256,29 @@ def test_one_round_is_a_randomized_search(iris):
     assert all("tol" not in p for p in search.cv_results_["params"])
 
 
-def test_default_validation_split():
+def test_default_validation_split_is_the_early_stopping_policy():
+    """cv=None holds out ceil(20%) by the estimators' split policy: stratified
+    counts for classifiers (checked by hand), plain for regressors, and a class
+    with one sample kept in training; the same split on every call."""
     y = np.repeat([0, 1, 2], [50, 30, 20])
-    split = _validation_split(y, classifier=True, random_state=0)
-    assert isinstance(split, StratifiedShuffleSplit)
+    split = HoldOutSplit(0.2, random_state=0)
     ((train, test),) = split.split(np.zeros((100, 1)), y)
     assert len(test) == 20
     assert_array_equal(np.bincount(y[test]), [10, 6, 4])
-    regression = _validation_split(
-        np.linspace(0, 1, 100), classifier=False, random_state=0
+    assert_array_equal(next(split.split(np.zeros((100, 1)), y))[1], test)
+    regression = HoldOutSplit(0.2, stratify=False, random_state=0)
+    ((train, test),) = regression.split(np.zeros((100, 1)), np.linspace(0, 1, 100))
+    assert len(test) == 20 and len(set(train) | set(test)) == 100
+    lonely_y = np.r_[np.zeros(20), 1]
+    ((train, test),) = HoldOutSplit(0.2, random_state=0).split(
+        lonely_y[:, None], lonely_y
     )
-    assert isinstance(regression, ShuffleSplit)
-    # A class with one sample cannot be stratified.
-    lonely = _validation_split(np.r_[np.zeros(20), 1], classifier=True, random_state=0)
-    assert type(lonely) is ShuffleSplit
+    assert 20 in train and len(test) == 5
+    search = CoarseToFineSearchCV(
+        LogisticGD(max_iter=5), {"alpha": [0.0, 1e-3]}, n_iter=2, n_rounds=1,
+        random_state=0,
+    ).fit(np.arange(40.0).reshape(20, 2), np.arange(20) % 2)  # fmt: skip
+    assert search.cv is None and search.n_splits_ == 1
 
 
 def test_regressor_search():
@@ -290,7 +298,7 @@ def test_regressor_search():
         random_state=0,
     ).fit(X, y)
     results = search.cv_results_
-    assert search.n_splits_ == 1  # the default: one plain ShuffleSplit
+    assert search.n_splits_ == 1  # the default: one held-out split
     last = np.flatnonzero(results["round"] == 1)
     alphas = np.asarray(results["param_alpha"][last], dtype=float)
     assert search.best_index_ == last[np.argmin(alphas)]

@@ -416,26 +416,37 @@ def load_skops(file):
 _CALLBACK_ATTRIBUTES = ("_skl_callbacks", "_callback", "_parent_callback")
 
 
+@functools.cache
+def _parameter_names(estimator_class):
+    # Read once per class: inspect.signature costs more than a small fit step.
+    return frozenset(estimator_class._get_param_names())
+
+
 @contextmanager
 def rollback_on_error(estimator):
     """Restore ``estimator``'s attributes if the body raises.
 
     Constructor parameters (never changed by ``fit``) and the callback wiring
-    are kept by reference; the rest -- the fitted state -- is deep-copied,
-    because continuing fits (``warm_start``, ``partial_fit``) update the network,
-    the optimizer state, the histories and the random generators in place.
+    are kept by reference. The fitted state is copied: deeply, for the
+    attributes a continuing fit (``warm_start``, ``partial_fit``) changes in
+    place -- those an estimator lists in ``_mutated_in_place`` (the network,
+    the optimizer state, the schedule, the random generator), or all of them
+    if it lists none; by reference for the others, which a fit only rebinds.
     Layers drop their per-batch buffers when copied, so the copy costs about
     one set of weights and optimizer moments.
     """
-    params = estimator.get_params(deep=False)
+    params = _parameter_names(type(estimator))
     saved = dict(vars(estimator))
-    fitted = {
-        name: value
-        for name, value in saved.items()
+    fitted = [
+        name
+        for name in saved
         if name not in params and not name.startswith(_CALLBACK_ATTRIBUTES)
-    }
+    ]
+    in_place = getattr(estimator, "_mutated_in_place", None)
+    if in_place is not None:
+        fitted = [name for name in fitted if name in in_place]
     # One deepcopy call, so that objects shared between attributes stay shared.
-    saved.update(copy.deepcopy(fitted))
+    saved.update(copy.deepcopy({name: saved[name] for name in fitted}))
     try:
         yield
     except BaseException:

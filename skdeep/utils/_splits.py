@@ -8,7 +8,9 @@ default validation split of :class:`~skdeep.CoarseToFineSearchCV` both call
 import math
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import BaseShuffleSplit, train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
 
 
 def holdout_indices(
@@ -53,6 +55,8 @@ def holdout_indices(
     >>> len(train), sorted(labels[val].tolist())  # stratified: one of each class
     (8, [0, 1])
     """
+    if n_samples == 0:
+        raise ValueError(f"{context} cannot hold out rows of n_samples=0 samples.")
     n_val = math.ceil(validation_fraction * n_samples)
     n_train = n_samples - n_val
     classes, codes, counts = (
@@ -99,4 +103,53 @@ def holdout_indices(
     return order[~held_out[order]], order[held_out[order]]
 
 
-__all__ = ["holdout_indices"]
+class HoldOutSplit(BaseShuffleSplit):
+    """One train/validation split by :func:`holdout_indices`, as a CV splitter.
+
+    The default ``cv`` of :class:`~skdeep.CoarseToFineSearchCV`: the same
+    policy as early stopping's split, stratified on binary and multi-class
+    targets when ``stratify`` (falling back to a split that keeps every class
+    in training when the classes are too small). With an int ``random_state``
+    every call gives the same split.
+
+    Parameters
+    ----------
+    validation_fraction : float, default=0.2
+    stratify : bool, default=True
+        Respect the classes of ``y`` (pass False for regression).
+    random_state : int, RandomState instance or None, default=None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.utils._splits import HoldOutSplit
+    >>> y = np.repeat([0, 1], [5, 5])
+    >>> ((train, validation),) = HoldOutSplit(random_state=0).split(y[:, None], y)
+    >>> len(train), sorted(y[validation].tolist())
+    (8, [0, 1])
+    """
+
+    def __init__(self, validation_fraction=0.2, *, stratify=True, random_state=None):
+        super().__init__(
+            n_splits=1, test_size=validation_fraction, random_state=random_state
+        )
+        self.validation_fraction = validation_fraction
+        self.stratify = stratify
+
+    def _iter_indices(self, X, y=None, groups=None):
+        labels = None
+        if self.stratify and y is not None:
+            if type_of_target(y) in ("binary", "multiclass"):
+                labels = np.asarray(y)
+        yield holdout_indices(
+            X.shape[0] if hasattr(X, "shape") else len(X),
+            self.validation_fraction,
+            labels,
+            check_random_state(self.random_state),
+            name="validation_fraction",
+            context="The default validation split (cv=None)",
+            instead="pass cv",
+        )
+
+
+__all__ = ["HoldOutSplit", "holdout_indices"]

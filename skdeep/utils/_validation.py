@@ -10,7 +10,6 @@ description of what was received, keeping the exception type and the original
 first line (scikit-learn's ``check_dtype_object`` matches on it).
 """
 
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -19,6 +18,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from ._sklearn_compat import validate_data
+from ._warnings import warn_user
 
 # Fragments of the messages of errors that do not say which argument is wrong:
 # numpy failing to make floats of the input (strings, dicts, ragged lists), and
@@ -86,12 +86,11 @@ def warn_unseen_labels(estimator, y):
     # A set rather than np.setdiff1d: labels of mixed types need not sort.
     unseen = sorted({label for label in y.tolist() if label not in known}, key=repr)
     if unseen:
-        warnings.warn(
+        warn_user(
             f"y contains labels {unseen[:10]} that {type(estimator).__name__} "
             f"never saw in fit (classes_={sorted(known, key=repr)}); they count as "
             "errors.",
             UserWarning,
-            stacklevel=3,
         )
 
 
