@@ -68,7 +68,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._summary import summarize
@@ -404,15 +404,42 @@ class BaseNetwork(
             raise ValueError(
                 f"`X_val` and `y_val` must be given together; {missing} is missing."
             )
-        X_val = self._validate_X(X_val, reset=False)
-        check_consistent_length(X_val, y_val)
+        X_val = self._validate_X_val(X_val)
         Y_val = self._validate_targets(y_val, False, None, input_name="y_val")
+        if X_val.shape[0] != Y_val.shape[0]:
+            raise ValueError(
+                f"`X_val` and `y_val` have {X_val.shape[0]} and {Y_val.shape[0]} "
+                "samples; they must have the same number."
+            )
         if sample_weight_val is not None:
-            sample_weight_val = check_sample_weight(sample_weight_val, X_val.shape[0])
+            sample_weight_val = check_sample_weight(
+                sample_weight_val, X_val.shape[0], name="sample_weight_val"
+            )
         sample_weight_val = self._output_sample_weight(
             y_val, sample_weight_val, False, incremental, validation=True
         )
         return train, self._cast(X_val, Y_val, sample_weight_val, train.Y.dtype)
+
+    def _validate_X_val(self, X_val):
+        """``X_val`` validated as ``X`` is, with errors that name it."""
+        # Finiteness, dtype and emptiness first, so that the message says X_val.
+        check_array(
+            X_val,
+            input_name="X_val",
+            accept_sparse=self._accepted_sparse_formats() or False,
+            dtype=None,
+            ensure_2d=False,
+            allow_nd=True,
+            ensure_all_finite=True,
+        )
+        shape = X_val.shape if hasattr(X_val, "shape") else np.shape(X_val)
+        n_features = int(np.prod(shape[1:])) if len(shape) > 1 else None
+        if n_features is not None and n_features != self.n_features_in_:
+            raise ValueError(
+                f"X_val has {n_features} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input (those of X)."
+            )
+        return self._validate_X(X_val, reset=False)
 
     def _split(self, data, labels, random_state):
         """Hold out ``validation_fraction`` of the data (see
@@ -460,15 +487,11 @@ class BaseNetwork(
                     )
                 else:
                     network = self.network_
-                trainer = self._make_trainer(
-                    network,
-                    rng,
-                    stop_request,
-                    continuing=incremental and not first_call,
-                )
-                schedule = self._schedule(trainer, first_call)
+                continuing = incremental and not first_call
+                trainer = self._make_trainer(network, rng, stop_request, continuing)
+                schedule = self._schedule(trainer, continuing)
                 history = []
-                current.update(trainer=trainer, history=history)
+                current.update(trainer=trainer, history=history, validation=validation)
                 task = (
                     callbacks
                     if n_restarts == 1
@@ -503,8 +526,10 @@ class BaseNetwork(
         current.update(trainer=best.trainer, history=best.history)
         return best, callbacks
 
-    def _schedule(self, trainer, first_call):
-        if not first_call and hasattr(self, "_lr_schedule"):
+    def _schedule(self, trainer, continuing):
+        # partial_fit continues the schedule (its rate, its adaptive count); a
+        # warm-start fit starts one with the parameters it is given.
+        if continuing and hasattr(self, "_lr_schedule"):
             return self._lr_schedule
         return self._make_schedule(trainer)
 
@@ -513,7 +538,15 @@ class BaseNetwork(
         that asks for a fitted estimator (``reconstruction_attributes``)."""
         trainer, history = current["trainer"], current["history"]
         rows = start.history_rows + list(history)
+        validated = current["validation"] is not None
+        monitored = "val_loss" if validated else "loss"
         attributes = {
+            # The copy holds this epoch's weights: they are its "best".
+            "best_epoch_": start.n_iter + len(history) if history else None,
+            "best_loss_": history[-1][monitored] if history else None,
+            "validation_scores_": (
+                [row["val_score"] for row in rows] if validated else None
+            ),
             "network_": copy.deepcopy(trainer.network),
             "_rng": start.rng,
             "_history_rows": rows,

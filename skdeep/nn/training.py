@@ -73,7 +73,7 @@ class TrainingInterruptedWarning(UserWarning):
     >>> from skdeep.exceptions import TrainingInterruptedWarning
     >>> X = np.random.default_rng(0).normal(size=(40, 3))
     >>> y = (X[:, 0] > 0).astype(int)
-    >>> def press_ctrl_c(epoch, rate):  # a schedule that presses Ctrl-C at epoch 3
+    >>> def press_ctrl_c(epoch, rate):  # a schedule pressing Ctrl-C after 2 epochs
     ...     if epoch == 2:
     ...         signal.raise_signal(signal.SIGINT)
     ...     return rate
@@ -85,7 +85,7 @@ class TrainingInterruptedWarning(UserWarning):
     >>> [w.category.__name__ for w in caught]
     ['TrainingInterruptedWarning']
     >>> net.n_iter_, net.predict(X[:2]).shape
-    (3, (2,))
+    (2, (2,))
     """
 
 
@@ -360,17 +360,25 @@ def run_epochs(
     best = WeightSnapshot(network)  # the initial weights until an epoch improves
     initial = WeightSnapshot(network) if measure_final else None
     stop_reason = "max_iter"
-    n_epochs = 0
+    n_epochs, diverged_at = 0, None
     n_train = train[0].shape[0]
     for epoch in range(first_epoch, first_epoch + max_iter):
+        if _stop_requested(trainer):  # Ctrl-C between epochs: no new epoch
+            stop_reason = "interrupted"
+            break
         if schedule is not None:
             trainer.learning_rate = schedule.rate(epoch - 1, samples_seen)
+            if _stop_requested(trainer):
+                stop_reason = "interrupted"
+                break
         if callbacks is not None:
             callbacks.epoch_begin()
         start = time.perf_counter()
         try:
             row = _run_one_epoch(trainer, train, validation, score)
         except KeyboardInterrupt:
+            if _stop_requested(trainer):
+                raise  # a second Ctrl-C: abort the fit
             # Raised by code run during the epoch (a callback, an augmenter):
             # the epoch is incomplete, so it is not recorded.
             stop_reason = "interrupted"
@@ -381,7 +389,7 @@ def run_epochs(
             # The velocities and moments belong to the diverged trajectory:
             # continuing from the restored weights starts them afresh.
             trainer.reset()
-            _warn_divergence(estimator_name, epoch, stopper.best_epoch)
+            diverged_at = epoch
             if callbacks is not None:
                 callbacks.epoch_end()
             stop_reason = "diverged"
@@ -406,9 +414,11 @@ def run_epochs(
         try:
             stop_asked = callbacks is not None and callbacks.epoch_end()
         except KeyboardInterrupt:
+            if _stop_requested(trainer):
+                raise
             stop_reason = "interrupted"
             break
-        if trainer.interrupted:
+        if trainer.interrupted or _stop_requested(trainer):
             stop_reason = "interrupted"
             break
         if stop_asked:
@@ -423,18 +433,29 @@ def run_epochs(
             best.restore()
         else:
             kept_epoch = history[-1]["epoch"] if n_epochs else None
-    if stop_reason == "interrupted":
-        _warn_interrupted(estimator_name, n_epochs, kept_epoch, restore_best)
-    final_loss = None
+    final_loss, unusable = None, False
     if measure_final:
         data = train if validation is None else validation
         final_loss = _measure(trainer, data)
         if not math.isfinite(final_loss) and kept_epoch is not None:
+            # Mini-batch epochs record a running loss: the weights an epoch
+            # ended with were never measured, and these ones are unusable.
+            unusable = True
             initial.restore()
             trainer.reset()
-            _warn_divergence(estimator_name, kept_epoch, None, unusable=True)
-            kept_epoch, final_loss = None, _measure(trainer, data)
+            final_loss = _measure(trainer, data)
+    if diverged_at is not None or unusable:
+        _warn_divergence(estimator_name, diverged_at, kept_epoch, unusable)
+        if unusable:
+            kept_epoch = None
+    if stop_reason == "interrupted":
+        _warn_interrupted(estimator_name, n_epochs, kept_epoch, restore_best)
     return RunResult(n_epochs, stopper.best, stop_reason, kept_epoch, final_loss)
+
+
+def _stop_requested(trainer):
+    request = getattr(trainer, "stop_request", None)
+    return request is not None and request.requested
 
 
 def _measure(trainer, data):
@@ -491,20 +512,26 @@ def _epoch_line(row):
 
 
 def _warn_divergence(estimator_name, epoch, best_epoch, unusable=False):
-    restored = (
+    """One warning for a divergence, however it was found."""
+    if epoch is not None:
+        what = f"training diverged at epoch {epoch} (the loss or the weights became "
+        what += "infinite or NaN)"
+        if unusable:
+            what += f", and the weights of epoch {best_epoch} give infinite or NaN "
+            what += "outputs too"
+    else:
+        what = (
+            f"the weights of epoch {best_epoch}, the best of training, give infinite "
+            "or NaN outputs (training diverged)"
+        )
+    kept = (
         "the initial weights were kept"
-        if best_epoch is None
+        if unusable or best_epoch is None
         else f"the weights of epoch {best_epoch} were restored"
     )
-    what = (
-        "the weights it ended with give infinite or NaN outputs"
-        if unusable
-        else "the loss or the weights became infinite or NaN"
-    )
     warn_user(
-        f"{estimator_name}: training diverged at epoch {epoch} ({what}); "
-        f"{restored}. Lower learning_rate, scale the inputs (e.g. with "
-        "StandardScaler), or set clipnorm.",
+        f"{estimator_name}: {what}; {kept}. Lower learning_rate, scale the inputs "
+        "(e.g. with StandardScaler), or set clipnorm.",
         DivergenceWarning,
     )
 

@@ -450,8 +450,17 @@ def rollback_on_error(estimator):
     try:
         yield
     except BaseException:
+        # Keep the callback wiring set during the call (_callback_fit_ctx,
+        # _skl_callbacks_to_teardown): scikit-learn's callback management
+        # context reads it after fit raises, to call the teardown hooks.
+        wiring = {
+            name: value
+            for name, value in vars(estimator).items()
+            if name.startswith(_CALLBACK_ATTRIBUTES)
+        }
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
+        estimator.__dict__.update(wiring)
         raise
 
 

@@ -94,11 +94,11 @@ def warn_unseen_labels(estimator, y):
         )
 
 
-def check_sample_weight(sample_weight, n_samples):
+def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
     """Validate ``sample_weight`` into a new float64 array of shape (n_samples,).
 
     A scalar stands for that weight on every sample. Weights must be finite,
-    non-negative and not all zero.
+    non-negative and not all zero. Errors name the argument ``name``.
     """
     if isinstance(sample_weight, Real):
         sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
@@ -107,21 +107,24 @@ def check_sample_weight(sample_weight, n_samples):
         ensure_2d=False,
         dtype=np.float64,
         copy=True,
-        input_name="sample_weight",
+        input_name=name,
     )
     if sample_weight.ndim != 1:
         raise ValueError(
-            "`sample_weight` must be a 1-D array or a scalar; received shape "
+            f"`{name}` must be a 1-D array or a scalar; received shape "
             f"{sample_weight.shape}."
         )
     if sample_weight.shape != (n_samples,):
+        # scikit-learn's wording, which its checks match.
         raise ValueError(
-            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!"
+            f"{name}.shape == {sample_weight.shape}, expected ({n_samples},)!"
         )
     if np.any(sample_weight < 0):
-        raise ValueError("Negative values in data passed to `sample_weight`.")
+        raise ValueError(f"Negative values in data passed to `{name}`.")
     if not np.any(sample_weight):
-        raise ValueError("Sample weights must contain at least one non-zero number.")
+        raise ValueError(
+            f"Sample weights must contain at least one non-zero number (`{name}`)."
+        )
     return sample_weight
 
 

@@ -3,8 +3,9 @@
 ``warnings.warn(..., stacklevel=k)`` needs ``k`` counted by hand, which breaks
 the first time a frame is added between the warning and the user (a decorator,
 a helper). :func:`warn_user` counts instead: it attributes the warning to the
-first frame, walking outwards, whose code lives outside skdeep and outside
-scikit-learn (whose ``_fit_context`` and meta-estimators wrap ``fit``).
+first frame, walking outwards, whose code lives outside skdeep, scikit-learn
+(whose ``_fit_context`` and meta-estimators wrap ``fit``) and joblib (which
+runs the fits of ``cross_val_score`` and the searches).
 Python 3.12's ``skip_file_prefixes`` does the same; skdeep supports 3.11.
 """
 
@@ -12,12 +13,15 @@ import os
 import sys
 import warnings
 
+import joblib
 import sklearn
 
 import skdeep
 
+# skdeep, scikit-learn, and joblib, through which scikit-learn runs the fits of
+# cross-validation and searches.
 _LIBRARY_DIRS = tuple(
-    os.path.dirname(module.__file__) + os.sep for module in (skdeep, sklearn)
+    os.path.dirname(module.__file__) + os.sep for module in (skdeep, sklearn, joblib)
 )
 
 
