@@ -53,9 +53,10 @@ defines ``__init__`` (plain assignments of every parameter its
 ``_augment_batch(self, X_batch, rng)``
     Return the training batch to use (identity by default).
 
-``_make_trainer(self, network, rng, stop_request, continuing)``
+``_make_trainer(self, network, rng, stop_request, continuing, whole_batch)``
     The trainer of one run: gradient descent (:class:`~skdeep.nn.trainer.Trainer`)
-    by default; the perceptron returns its own rule's trainer.
+    by default, full batch when ``whole_batch``; the perceptron returns its own
+    rule's trainer.
 """
 
 import copy
@@ -239,13 +240,13 @@ class BaseNetwork(
         :func:`skdeep.utils.estimator_checks.expected_failed_checks`)."""
         return self.batch_size is not None
 
-    def _make_trainer(self, network, rng, stop_request, continuing):
+    def _make_trainer(self, network, rng, stop_request, continuing, whole_batch):
         optimizer = self.optimizer_ if continuing else self._make_optimizer()
         return Trainer(
             network,
             LOSSES[self._loss_name],
             optimizer,
-            batch_size=self.batch_size,
+            batch_size=None if whole_batch else self.batch_size,
             shuffle=self.shuffle,
             alpha=self.alpha,
             l1=self.l1,
@@ -467,6 +468,14 @@ class BaseNetwork(
         final weights have the lowest monitored loss."""
         n_restarts = self.n_restarts if first_call and not incremental else 1
         max_iter = 1 if incremental else self.max_iter
+        # A batch as large as the data is full-batch descent: each epoch then
+        # records the loss of the weights it ends with, which best weights need.
+        # Not for partial_fit: a call is one step, and the exact loss would cost
+        # it a second forward pass.
+        batch_size = getattr(self, "batch_size", None)
+        whole_batch = batch_size is None or (
+            not incremental and batch_size >= train.X.shape[0]
+        )
         if first_call:
             rngs = [np.random.default_rng(s) for s in start.rng.spawn(n_restarts)]
         else:
@@ -488,7 +497,9 @@ class BaseNetwork(
                 else:
                     network = self.network_
                 continuing = incremental and not first_call
-                trainer = self._make_trainer(network, rng, stop_request, continuing)
+                trainer = self._make_trainer(
+                    network, rng, stop_request, continuing, whole_batch
+                )
                 schedule = self._schedule(trainer, continuing)
                 history = []
                 current.update(trainer=trainer, history=history, validation=validation)

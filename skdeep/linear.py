@@ -200,7 +200,7 @@ class PerceptronClassifier(_LinearModelMixin, NetworkClassifierMixin, BaseNetwor
             p[...] = rng.normal(scale=_PERCEPTRON_INIT_SCALE, size=p.shape)
         return network
 
-    def _make_trainer(self, network, rng, stop_request, continuing):
+    def _make_trainer(self, network, rng, stop_request, continuing, whole_batch):
         return PerceptronTrainer(
             network,
             learning_rate=self.learning_rate,

@@ -9,13 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib  # noqa: F401  (the scripts plot: the test extra installs it)
 import pytest
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.py"))
-
-# The scripts plot, so they need the optional `plot` extra.
-pytest.importorskip("matplotlib")
 
 
 @pytest.mark.slow

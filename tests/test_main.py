@@ -21,7 +21,6 @@ def test_help_lists_the_demo_command():
 
 @pytest.mark.slow
 def test_quick_demo_reports_and_writes_plots(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
     out = tmp_path / "plots"
     assert main(["demo", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import special
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.datasets import load_diabetes, load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -18,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from skdeep import MLPNetClassifier, MLPNetRegressor
 from skdeep.nn.layers import Dense, Dropout
 from skdeep.nn.training import DivergenceWarning
-from skdeep.optimizers import SGD, Adam
+from skdeep.optimizers import SGD, Adam, RMSProp
 from skdeep.utils._splits import holdout_indices
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -40,6 +41,29 @@ def blobs():
         120, 6, n_informative=4, n_classes=3, n_clusters_per_class=1, random_state=0
     )
     return X, y
+
+
+def reference_logits(weights, X, activation):
+    """The logits of an MLP computed here in float64 from its ``get_weights()``
+    (``W, b`` of each Dense layer in order): the reference for the network's
+    forward pass in inference mode (dropout is the identity there)."""
+    hidden = {"relu": lambda A: np.maximum(A, 0.0), "tanh": np.tanh}[activation]
+    layers = list(zip(weights[::2], weights[1::2]))
+    A = np.asarray(X, dtype=np.float64)
+    for W, b in layers[:-1]:
+        A = hidden(A @ W + b)
+    W, b = layers[-1]
+    return A @ W + b
+
+
+def reference_loss(weights, X, y, alpha, activation="relu"):
+    """Multi-class cross-entropy (mean over rows) plus ``0.5 * alpha *
+    sum(W**2)`` over the weight matrices (not the biases), in float64, full
+    batch: the monitored loss as the docs define it, computed independently."""
+    Z = reference_logits(weights, X, activation)
+    log_proba = special.log_softmax(Z, axis=1)
+    cross_entropy = -log_proba[np.arange(len(y)), np.asarray(y)].mean()
+    return cross_entropy + 0.5 * alpha * sum(np.sum(W**2) for W in weights[::2])
 
 
 # ---------------------------------------------------------------------------
@@ -158,7 +182,8 @@ def test_fit_is_reproducible_and_float32(blobs):
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         assert wa.dtype == np.float32
         np.testing.assert_array_equal(wa, wb)
-    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.loss_curve_ == b.loss_curve_
     c = MLPNetClassifier((8,), max_iter=2, random_state=3, dtype=np.float64)
     assert all(w.dtype == np.float64 for w in c.fit(X, y).get_weights())
 
@@ -235,13 +260,75 @@ def test_history_and_curves(blobs):
     assert clf.best_epoch_ == history["loss"].idxmin()
 
 
-def test_random_restarts_keep_the_best_run(blobs):
+class RecordRestarts:
+    """A ``sklearn.callback`` callback keeping, at the end of each restart, the
+    weights and history that restart ended with (its ``fitted_estimator``)."""
+
+    def __init__(self):
+        self.weights, self.histories = [], []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name == "restart":
+            self.weights.append(fitted_estimator.get_weights())
+            self.histories.append(fitted_estimator.history_)
+
+
+@pytest.mark.parametrize("validation", [False, True], ids=["train", "X_val"])
+def test_random_restarts_keep_the_run_with_the_lowest_loss(blobs, validation):
+    """Catches an estimator that reports the lowest loss of its restarts but
+    keeps another restart's network (e.g. the first), and a ``best_loss_`` that
+    is not the loss of the weights it holds.
+
+    Each restart's final weights are recorded through the public callback API;
+    their loss (cross-entropy + L2 penalty, on the validation data when given,
+    else on the training data) is computed here in float64, full batch. The
+    estimator must hold the weights of the restart with the lowest such loss,
+    and ``best_loss_`` must be that loss. Some seeds must pick a restart other
+    than the first, so keeping restart 0 cannot pass.
+    """
     X, y = blobs
-    single = MLPNetClassifier((4,), max_iter=10, random_state=0).fit(X, y)
-    several = MLPNetClassifier((4,), max_iter=10, n_restarts=4, random_state=0)
-    several.fit(X, y)
-    assert several.best_loss_ <= single.best_loss_
-    assert several.n_iter_ == len(several.history_) == 10
+    X_fit, y_fit = (X[:90], y[:90]) if validation else (X, y)
+    X_mon, y_mon = (X[90:], y[90:]) if validation else (X, y)
+    extra = {"X_val": X_mon, "y_val": y_mon} if validation else {}
+    alpha, kept = 0.05, []
+    for seed in range(4):
+        recorder = RecordRestarts()
+        clf = MLPNetClassifier(
+            (3,), learning_rate=0.01, alpha=alpha, max_iter=8, n_restarts=4,
+            dtype=np.float64, random_state=seed,
+        ).set_callbacks(recorder)  # fmt: skip
+        clf.fit(X_fit, y_fit, **extra)
+        assert len(recorder.weights) == 4
+        losses = [reference_loss(w, X_mon, y_mon, alpha) for w in recorder.weights]
+        assert len(set(losses)) == 4  # the restarts are different runs
+        best = int(np.argmin(losses))
+        kept.append(best)
+        for held, expected in zip(clf.get_weights(), recorder.weights[best]):
+            np.testing.assert_array_equal(held, expected)
+        assert clf.best_loss_ == pytest.approx(
+            reference_loss(clf.get_weights(), X_mon, y_mon, alpha), rel=1e-10
+        )
+        assert clf.best_loss_ == pytest.approx(losses[best], rel=1e-10)
+        pd.testing.assert_frame_equal(clf.history_, recorder.histories[best])
+        assert clf.n_iter_ == len(clf.history_) == 8
+    assert any(best != 0 for best in kept), kept
+    # Restart 0 is the run a single fit with the same random_state makes (here
+    # the last seed's), so a restarted fit is never worse than a single one.
+    single = MLPNetClassifier(
+        (3,), learning_rate=0.01, alpha=alpha, max_iter=8, dtype=np.float64,
+        random_state=seed,
+    ).fit(X_fit, y_fit, **extra)  # fmt: skip
+    for a, b in zip(single.get_weights(), recorder.weights[0]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_warm_start_and_partial_fit_continue_training(blobs):
@@ -315,6 +402,52 @@ def test_binary_and_multilabel_outputs():
     assert proba.shape == Y.shape and ((proba > 0) & (proba < 1)).all()
 
 
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_probabilities_are_the_output_activation_of_the_logits(kind):
+    """Catches a wrong output activation: e.g. normalised one-vs-rest sigmoids
+    instead of a softmax (rows still sum to 1 and the argmax still agrees), a
+    softmax over a binary problem's single logit, or log-probabilities that
+    are not the log of the probabilities.
+
+    The logits are computed here from ``get_weights()`` (tanh hidden layer,
+    float64); ``decision_function`` must equal them, and ``predict_proba`` /
+    ``predict_log_proba`` their softmax (multi-class) or sigmoid (binary, one
+    logit for ``classes_[1]``; multilabel, one per label), from scipy.
+    """
+    X, y = make_classification(
+        60, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=0
+    )
+    y = {
+        "binary": y == 1,
+        "multiclass": y,
+        "multilabel": np.column_stack([y == 0, y == 1, X[:, 0] > 0]).astype(int),
+    }[kind]
+    clf = MLPNetClassifier(
+        (5,), activation="tanh", learning_rate=0.05, max_iter=20,
+        dtype=np.float64, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    Z = reference_logits(clf.get_weights(), X, "tanh")
+    if kind == "binary":
+        Z = Z.ravel()
+        proba = np.column_stack([special.expit(-Z), special.expit(Z)])
+        log_proba = np.column_stack([special.log_expit(-Z), special.log_expit(Z)])
+    elif kind == "multiclass":
+        proba = special.softmax(Z, axis=1)
+        log_proba = special.log_softmax(Z, axis=1)
+        # One-vs-rest sigmoids normalised to sum to 1 differ from the softmax
+        # here: the comparison below can tell them apart.
+        ovr = special.expit(Z) / special.expit(Z).sum(axis=1, keepdims=True)
+        assert np.abs(ovr - proba).max() > 0.01
+    else:
+        proba, log_proba = special.expit(Z), special.log_expit(Z)
+    np.testing.assert_allclose(clf.decision_function(X), Z, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        clf.predict_log_proba(X), log_proba, rtol=1e-12, atol=1e-15
+    )
+    assert proba.min() < 0.2 and proba.max() > 0.8  # away from uniform
+
+
 def test_predict_log_proba_is_finite_for_confident_predictions():
     X, y = make_classification(60, 4, class_sep=5, random_state=0)
     clf = MLPNetClassifier((8,), learning_rate=0.5, max_iter=100, random_state=0)
@@ -375,7 +508,8 @@ def test_pickle_round_trip(blobs):
 
 @pytest.mark.slow  # importing skops.io takes seconds
 def test_skops_round_trip(blobs):
-    sio = pytest.importorskip("skops.io")
+    import skops.io as sio
+
     X, y = blobs
     clf = MLPNetClassifier((8,), max_iter=3, random_state=0).fit(X, y)
     data = sio.dumps(clf)
@@ -391,28 +525,138 @@ def test_optimizer_objects_are_cloned_not_changed(blobs):
     clf.fit(X, y)
     assert clf.optimizer is optimizer and not hasattr(optimizer, "state_")
     assert clf.optimizer_ is not optimizer and clf.optimizer_.state_["t"] > 0
+    # Neither value is SGD's default learning rate (0.01), so a nested
+    # parameter that does not reach the refit estimator's optimizer fails.
     grid = GridSearchCV(
         MLPNetClassifier((4,), optimizer=SGD(), max_iter=2, random_state=0),
-        {"optimizer__learning_rate": [0.01, 0.1]},
+        {"optimizer__learning_rate": [0.05, 0.2]},
         cv=2,
     ).fit(X, y)
-    assert grid.best_estimator_.optimizer_.learning_rate in (0.01, 0.1)
+    best_rate = grid.best_params_["optimizer__learning_rate"]
+    assert grid.best_estimator_.optimizer_.learning_rate == best_rate
 
 
-@pytest.mark.parametrize(
-    "name, expected",
-    [
-        ("sgd", SGD(0.05)),
-        ("momentum", SGD(0.05, momentum=0.8)),
-        ("nesterov", SGD(0.05, momentum=0.8, nesterov=True)),
-    ],
-)
-def test_optimizer_names(blobs, name, expected):
-    X, y = blobs
-    clf = MLPNetClassifier(
-        (4,), optimizer=name, learning_rate=0.05, momentum=0.8, max_iter=1
-    ).fit(X, y)
-    assert clf.optimizer_.get_params() == expected.get_params()
+def _closed_form_steps(rule, settings, W, b, X, y, n_steps):
+    """The weights after each of ``n_steps`` full-batch steps of ``rule`` on the
+    squared error ``0.5 * mean((X W + b - y)**2)`` of one Dense layer, whose
+    gradient is ``X^T r / n`` for W and ``mean(r)`` for b (r the residuals).
+    The update formulas are those of scikit-learn's SGDOptimizer and
+    AdamOptimizer, and PyTorch's RMSprop (epsilon outside the square root)."""
+    params = [W.copy(), b.copy()]
+    state = [{"v": 0.0, "m": 0.0} for _ in params]
+    out = []
+    for t in range(1, n_steps + 1):
+        residual = X @ params[0] + params[1] - y[:, None]
+        grads = [X.T @ residual / len(X), residual.mean(axis=0)]
+        for p, g, st in zip(params, grads, state):
+            lr = settings["learning_rate"]
+            if rule == "sgd":
+                momentum = settings["momentum"]
+                st["v"] = momentum * st["v"] - lr * g
+                if settings["nesterov"]:
+                    p += momentum * st["v"] - lr * g
+                else:
+                    p += st["v"]
+            elif rule == "adam":
+                beta_1, beta_2 = settings["beta_1"], settings["beta_2"]
+                st["m"] = beta_1 * st["m"] + (1 - beta_1) * g
+                st["v"] = beta_2 * st["v"] + (1 - beta_2) * g**2
+                step = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+                p -= step * st["m"] / (np.sqrt(st["v"]) + settings["epsilon"])
+            else:  # rmsprop
+                rho = settings["rho"]
+                st["v"] = rho * st["v"] + (1 - rho) * g**2
+                p -= lr * g / (np.sqrt(st["v"]) + settings["epsilon"])
+        out.append([p.copy() for p in params])
+    return out
+
+
+# Each optimizer's own defaults: a setting lost on the way falls back to these.
+_OPTIMIZER_DEFAULTS = {
+    "sgd": {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
+    "adam": {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8},
+    "rmsprop": {"learning_rate": 1e-3, "rho": 0.9, "epsilon": 1e-7},
+}
+_OPTIMIZER_CASES = {
+    # id: (estimator parameters, the update rule, the settings given; the
+    # others are the optimizer's defaults)
+    "SGD": ({"optimizer": SGD(learning_rate=0.05)}, "sgd", {"learning_rate": 0.05}),
+    "SGD-momentum": (
+        {"optimizer": SGD(learning_rate=0.05, momentum=0.7)},
+        "sgd", {"learning_rate": 0.05, "momentum": 0.7},
+    ),
+    "SGD-nesterov": (
+        {"optimizer": SGD(learning_rate=0.05, momentum=0.7, nesterov=True)},
+        "sgd", {"learning_rate": 0.05, "momentum": 0.7, "nesterov": True},
+    ),
+    "Adam": (
+        {"optimizer": Adam(learning_rate=0.05, beta_1=0.5, beta_2=0.8, epsilon=0.3)},
+        "adam", {"learning_rate": 0.05, "beta_1": 0.5, "beta_2": 0.8, "epsilon": 0.3},
+    ),
+    "RMSProp": (
+        {"optimizer": RMSProp(learning_rate=0.05, rho=0.5, epsilon=0.3)},
+        "rmsprop", {"learning_rate": 0.05, "rho": 0.5, "epsilon": 0.3},
+    ),
+    "'sgd'": ({"optimizer": "sgd", "learning_rate": 0.05}, "sgd",
+              {"learning_rate": 0.05}),
+    "'momentum'": (
+        {"optimizer": "momentum", "learning_rate": 0.05, "momentum": 0.7},
+        "sgd", {"learning_rate": 0.05, "momentum": 0.7},
+    ),
+    "'nesterov'": (
+        {"optimizer": "nesterov", "learning_rate": 0.05, "momentum": 0.7},
+        "sgd", {"learning_rate": 0.05, "momentum": 0.7, "nesterov": True},
+    ),
+    "'adam'": ({"optimizer": "adam", "learning_rate": 0.05}, "adam",
+               {"learning_rate": 0.05}),
+    "'rmsprop'": ({"optimizer": "rmsprop", "learning_rate": 0.05}, "rmsprop",
+                  {"learning_rate": 0.05}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", _OPTIMIZER_CASES)
+def test_optimizer_settings_reach_the_update(case):
+    """Catches an optimizer setting, given by object or by the estimator's
+    parameters, that does not reach ``optimizer_`` or the update (e.g. a
+    default-constructed optimizer, a momentum or epsilon dropped, a learning
+    rate taken from the wrong place, state not carried from step to step).
+
+    A one-Dense-layer float64 regressor takes three full-batch steps
+    (``partial_fit``) from weights set here, with fresh optimizer state; each
+    step is compared with the closed form computed in the test. For every
+    setting, the closed form with that setting at its default is checked to
+    differ, so each setting is visible in the comparison.
+    """
+    params, rule, given = _OPTIMIZER_CASES[case]
+    settings = {**_OPTIMIZER_DEFAULTS[rule], **given}
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    y = X @ np.array([1.5, -2.0, 0.5]) + 1.0
+    W0, b0 = rng.normal(size=(3, 1)), np.array([0.3])
+    reg = MLPNetRegressor(
+        hidden_layer_sizes=(), batch_size=None, alpha=0.0, max_iter=1,
+        dtype=np.float64, random_state=0, **params,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)  # builds the network
+    optimizer_class = {"sgd": SGD, "adam": Adam, "rmsprop": RMSProp}[rule]
+    assert type(reg.optimizer_) is optimizer_class
+    assert reg.optimizer_.get_params() == settings
+    reg.set_weights([W0, b0])
+    reg.optimizer_.reset()  # start the steps below from fresh state
+    expected = _closed_form_steps(rule, settings, W0, b0, X, y, n_steps=3)
+    for W_expected, b_expected in expected:
+        reg.partial_fit(X, y)
+        W, b = reg.get_weights()
+        np.testing.assert_allclose(W, W_expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(b, b_expected, rtol=1e-12, atol=1e-12)
+    for name in given:
+        default = _OPTIMIZER_DEFAULTS[rule][name]
+        lost = _closed_form_steps(
+            rule, {**settings, name: default}, W0, b0, X, y, n_steps=3
+        )
+        assert np.abs(lost[-1][0] - expected[-1][0]).max() > 1e-4, name
 
 
 def test_layers_follow_the_parameters():

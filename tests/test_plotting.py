@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +13,6 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -283,6 +283,100 @@ def test_search_rounds(fitted_search):
     legend = [t.get_text() for t in display.figure_.legends[0].get_texts()]
     assert legend[0] == "round 0: 4 candidates (max_iter=3)"
     assert legend[2] == "round 2: 4 candidates"
+
+
+def test_search_rounds_of_a_multi_metric_search_without_refit(blobs):
+    """refit=False with several metrics: the y axis is the metric that narrowed
+    the ranges. Catches ``KeyError: 'mean_test_False'`` (the score key built
+    from ``refit``) and a display that plots another metric's scores."""
+    X, y = blobs
+    search = CoarseToFineSearchCV(
+        LogisticGD(random_state=0),
+        {"learning_rate": loguniform(1e-3, 1.0)},
+        n_iter=3,
+        n_rounds=2,
+        scoring={"accuracy": "accuracy", "nll": "neg_log_loss"},
+        refit=False,
+        narrowing_metric="nll",
+        random_state=0,
+    ).fit(X, y)
+    nll = search.cv_results_["mean_test_nll"]
+    assert not np.allclose(nll, search.cv_results_["mean_test_accuracy"])
+    display = SearchRoundsDisplay.from_estimator(search)
+    assert display.ax_.get_ylabel() == "mean validation score\n(nll)"
+    rounds = search.cv_results_["round"]
+    for r in range(2):
+        points = display.scatters_["learning_rate", r].get_offsets()
+        np.testing.assert_array_equal(
+            points[:, 0], search.cv_results_["param_learning_rate"][rounds == r]
+        )
+        np.testing.assert_array_equal(points[:, 1], nll[rounds == r])
+    # No best_index_ without refit: the star is the best nll of all rounds.
+    star = display.ax_.collections[-1].get_offsets()
+    np.testing.assert_array_equal(star, [[
+        search.cv_results_["param_learning_rate"][np.argmax(nll)], nll.max()
+    ]])  # fmt: skip
+
+
+def test_search_rounds_over_a_list_of_dicts(blobs):
+    """param_distributions as a list of dicts (rounds_ holds a list per round):
+    one panel per parameter of any dict, each candidate in the panels of the
+    parameters its dict set, one shaded range per dict that has the parameter.
+    Catches the ValueError the display raised on such rounds, and ranges or
+    points taken from the wrong dict."""
+    X, y = blobs
+    search = CoarseToFineSearchCV(
+        LogisticGD(random_state=0),
+        [
+            {"learning_rate": loguniform(1e-3, 1.0)},
+            {"learning_rate": [0.01, 0.5], "batch_size": [None, 8, 16]},
+        ],
+        n_iter=4,
+        n_rounds=3,
+        coarse_params={"max_iter": 3},
+        random_state=0,
+    ).fit(X, y)
+    results = search.cv_results_
+    rounds, source = results["round"], results["distributions_index"]
+    assert set(source) == {0, 1}  # both dicts gave candidates
+    display = SearchRoundsDisplay.from_estimator(search)
+    lr_ax, batch_ax = display.axes_
+    assert [lr_ax.get_xlabel(), batch_ax.get_xlabel()] == [
+        "learning_rate",
+        "batch_size",
+    ]
+    # A distribution in one dict: a numeric (log) axis for learning_rate, where
+    # the other dict's list of numbers is shaded from its lowest to highest.
+    assert lr_ax.get_xscale() == "log"
+    assert [t.get_text() for t in batch_ax.get_xticklabels()] == ["None", "8", "16"]
+    for r, (first, second) in enumerate(search.rounds_):
+        lr_spans = display.spans_["learning_rate", r]
+        expected = [first["learning_rate"].support(), (0.01, 0.5)]
+        assert len(lr_spans) == 2 * len(expected)  # a light span and a strip each
+        for span, (low, high) in zip(lr_spans[::2], expected):
+            np.testing.assert_allclose(
+                [span.get_x(), span.get_x() + span.get_width()], [low, high]
+            )
+        # batch_size: one band per option the second dict still lists, centred
+        # on the option's tick.
+        options = second["batch_size"]
+        batch_spans = display.spans_["batch_size", r][::2]
+        assert len(batch_spans) == len(options)
+        for span, option in zip(batch_spans, options):
+            centre = span.get_x() + span.get_width() / 2
+            assert centre == pytest.approx([None, 8, 16].index(option))
+        in_round = rounds == r
+        lr_points = display.scatters_["learning_rate", r].get_offsets()
+        np.testing.assert_array_equal(
+            lr_points[:, 0], results["param_learning_rate"][in_round]
+        )
+        np.testing.assert_array_equal(
+            lr_points[:, 1], results["mean_test_score"][in_round]
+        )
+        # Only the candidates of the second dict have a batch_size to show.
+        batch_points = display.scatters_["batch_size", r].get_offsets()
+        shown = ~np.ma.getmaskarray(batch_points[:, 0])
+        np.testing.assert_array_equal(shown, source[in_round] == 1)
 
 
 def test_search_rounds_subset_and_errors(fitted_search):

@@ -30,13 +30,14 @@ class SearchRoundsDisplay:
     cv_results : dict of str to ndarray
         A search's ``cv_results_`` with a ``'round'`` entry.
 
-    rounds : list of dict
+    rounds : list of dict, or list of lists of dicts
         The ``param_distributions`` of each round (``rounds_``): scipy
-        distributions or lists of values.
+        distributions or lists of values; a list of dicts per round when the
+        search was given a list of dicts.
 
     params : list of str, default=None
-        The hyperparameters to draw, one panel each; all those of ``rounds[0]``
-        when None.
+        The hyperparameters to draw, one panel each; all those of the rounds
+        (of any of their dicts) when None.
 
     score_key : str, default='mean_test_score'
         The ``cv_results`` entry on the y axis.
@@ -68,7 +69,9 @@ class SearchRoundsDisplay:
         ``(p, r)``.
 
     spans_ : dict of (str, int) to list of matplotlib Artist
-        The shaded ranges of round ``r`` for parameter ``p``.
+        The shaded ranges of round ``r`` for parameter ``p``: two artists (a
+        light span and a strip) per range, one range per dict of the round
+        that has ``p`` (per option of a list drawn as categories).
 
     See Also
     --------
@@ -140,9 +143,17 @@ class SearchRoundsDisplay:
                 )
         score_key, score_name = "mean_test_score", None
         if score_key not in search.cv_results_:
-            # Multi-metric search: plot the metric the search refits on.
-            score_key = f"mean_test_{search.refit}"
-            score_name = f"mean validation score\n({search.refit})"
+            # Multi-metric search: plot the metric that picks the best candidate
+            # (``refit`` names it), else the one that narrowed the ranges (the
+            # search requires ``narrowing_metric`` when ``refit`` is False or a
+            # callable).
+            metric = (
+                search.refit
+                if isinstance(search.refit, str)
+                else getattr(search, "narrowing_metric", None)
+            )
+            score_key = f"mean_test_{metric}"
+            score_name = f"mean validation score\n({metric})"
         elif isinstance(getattr(search, "scoring", None), str):
             score_name = f"mean validation score\n({search.scoring})"
         display = cls(
@@ -177,16 +188,25 @@ class SearchRoundsDisplay:
         from matplotlib.patches import Patch
 
         results = self.cv_results
-        params = list(self.params or self.rounds[0])
+        # Each round as a list of dicts (one dict when the search was given one);
+        # the parameters are the union of their keys, in order of appearance.
+        rounds = [rd if isinstance(rd, list | tuple) else [rd] for rd in self.rounds]
+        searched = dict.fromkeys(key for rd in rounds for d in rd for key in d)
+        params = list(self.params or searched)
         missing = [p for p in params if f"param_{p}" not in results]
         if missing:
             raise ValueError(
                 f"`cv_results` has no candidates for {missing}; searched: "
                 f"{[k[6:] for k in results if k.startswith('param_')]}."
             )
+        if self.score_key not in results:
+            raise ValueError(
+                f"`cv_results` has no {self.score_key!r}; its scores: "
+                f"{[k for k in results if k.startswith('mean_test_')]}."
+            )
         scores = np.asarray(results[self.score_key], dtype=float)
         rounds_of = np.asarray(results["round"], dtype=int)
-        n_rounds = max(len(self.rounds), int(rounds_of.max()) + 1)
+        n_rounds = max(len(rounds), int(rounds_of.max()) + 1)
         colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, n_rounds))
         best = int(np.nanargmax(scores)) if self.best_index is None else self.best_index
 
@@ -216,14 +236,16 @@ class SearchRoundsDisplay:
         for axis, param in zip(flat, params):
             values = _values(results[f"param_{param}"])
             present = [v for v in values if v is not _MISSING]
+            spaces = [d[param] for rd in rounds for d in rd if param in d]
             # Lists of options are categories (one band per option); numbers
-            # drawn from distributions lie on a numeric axis.
-            listed = any(isinstance(rd.get(param), list | tuple) for rd in self.rounds)
+            # drawn from a distribution (in any dict) lie on a numeric axis,
+            # where a list of numbers is shaded from its lowest to its highest.
+            listed = all(isinstance(space, list | tuple) for space in spaces)
             if not listed and all(_is_number(v) for v in present):
                 x = np.array([np.nan if v is _MISSING else v for v in values], float)
                 categories = None
             else:
-                categories = _categories(present, self.rounds, param)
+                categories = _categories(present, spaces)
                 keys = [repr(c) for c in categories]
                 x = np.array(
                     [np.nan if v is _MISSING else keys.index(repr(v)) for v in values],
@@ -233,10 +255,13 @@ class SearchRoundsDisplay:
                 jitter = np.random.default_rng(0).uniform(-0.15, 0.15, x.size)
                 x = x + jitter
             for r in range(n_rounds):
-                space = self.rounds[r].get(param) if r < len(self.rounds) else None
-                self.spans_[param, r] = _shade(
-                    axis, space, categories, colors[r], strip=r
-                )
+                # One range per dict of the round that has the parameter.
+                self.spans_[param, r] = [
+                    artist
+                    for d in (rounds[r] if r < len(rounds) else [])
+                    if param in d
+                    for artist in _shade(axis, d[param], categories, colors[r], strip=r)
+                ]
                 mask = rounds_of == r
                 self.scatters_[param, r] = axis.scatter(
                     x[mask],
@@ -260,7 +285,7 @@ class SearchRoundsDisplay:
             if categories is not None:
                 axis.set_xticks(range(len(categories)))
                 axis.set_xticklabels([str(c) for c in categories], rotation=30)
-            elif _log_scale(x, [rd.get(param) for rd in self.rounds]):
+            elif _log_scale(x, spaces):
                 axis.set_xscale("log")
             axis.set_xlabel(_short_name(param, params))
             axis.grid(True, alpha=0.3)
@@ -343,10 +368,11 @@ def _values(column):
     return list(column)
 
 
-def _categories(values, rounds, param):
-    """The distinct values of a parameter, those listed in the rounds first."""
+def _categories(values, spaces):
+    """The distinct values of a parameter, those listed in its ``spaces`` (the
+    lists of options of every round and dict) first."""
     seen = {}
-    for space in [rd.get(param) for rd in rounds] + [list(values)]:
+    for space in [*spaces, list(values)]:
         if isinstance(space, list | tuple):
             for v in space:
                 seen.setdefault(repr(v), v)
