@@ -6,20 +6,26 @@ stopping with the best weights restored, callbacks). This module adds what is
 specific to images: reading ``X`` as ``(n, height, width, channels)``, the
 default network, augmentation of the training batches, and transfer learning
 from a fitted ConvNet (notes 三.10), whose four cases :func:`transfer_strategy`
-maps to parameters.
+maps to parameters (both the strategy and the reuse of the pretrained layers
+live in :mod:`skdeep._transfer`).
 """
 
 import copy
 from numbers import Integral
 
 import numpy as np
-from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNetwork
 from ._outputs import NetworkClassifierMixin
 from ._summary import summarize
+from ._transfer import (
+    fitted_pretrained_base,
+    pretrained_input_shape,
+    pretrained_layers,
+    transfer_strategy,
+)
 from .augmentation import ImageAugmenter
 from .nn.conv import Conv2D, MaxPooling2D
 from .nn.layers import Activation, Dense, Flatten, Layer
@@ -139,13 +145,6 @@ def _with_output_layer(layers, input_shape, n_outputs):
     if len(_output_shape(layers, input_shape)) > 1:
         layers = [*layers, Flatten()]
     return [*layers, Dense(n_outputs)]
-
-
-def _unwrap(pretrained):
-    """The estimator ``pretrained`` holds: the one in a FrozenEstimator, or itself."""
-    if isinstance(pretrained, FrozenEstimator):
-        return pretrained.estimator
-    return pretrained
 
 
 def _looks_channels_first(shape):
@@ -453,17 +452,6 @@ np.dtype, default=np.float32
             )
         return tuple(int(d) for d in shape) + ((1,) if len(shape) == 2 else ())
 
-    def _pretrained_shape(self, n_features):
-        """The fitted pretrained network's input shape if it has ``n_features``
-        values, else None (a wrong ``pretrained`` is reported when the layers
-        are made)."""
-        base = _unwrap(self.pretrained)
-        shape = getattr(base, "input_shape_", None)
-        if isinstance(base, ConvNetClassifier) and shape is not None:
-            if int(np.prod(shape)) == n_features:
-                return tuple(shape)
-        return None
-
     def _validate_X(self, X, reset):
         input_shape = self._check_input_shape()
         image_shape = None
@@ -500,7 +488,8 @@ np.dtype, default=np.float32
         elif reset:
             # Flat rows: the pretrained network's images if they have its
             # size, else 1-D signals.
-            image_shape = self._pretrained_shape(n_features) or (1, n_features, 1)
+            pretrained_shape = pretrained_input_shape(self.pretrained, n_features)
+            image_shape = pretrained_shape or (1, n_features, 1)
         else:
             image_shape = self.input_shape_  # flat rows of the fitted shape
         if reset:
@@ -543,60 +532,14 @@ np.dtype, default=np.float32
     # Network: default, user layers, or a pretrained base
     # ------------------------------------------------------------------
 
-    def _pretrained_base(self):
-        """The fitted ConvNetClassifier ``pretrained`` holds, or a clear error."""
-        base = _unwrap(self.pretrained)
-        frozen = base is not self.pretrained
-        if not isinstance(base, ConvNetClassifier):
-            raise ValueError(
-                "`pretrained` must be a fitted ConvNetClassifier, best wrapped in "
-                "sklearn.frozen.FrozenEstimator; received "
-                f"{'FrozenEstimator(' if frozen else ''}"
-                f"{type(base).__name__}{')' if frozen else ''}."
-            )
-        if not hasattr(base, "network_"):
-            if frozen:
-                advice = "fit it before wrapping it in FrozenEstimator."
-            else:
-                # What a clone (cross_val_score, searches) leaves of a fitted
-                # base passed as is.
-                advice = (
-                    "fit it, and pass it as pretrained=FrozenEstimator(base) "
-                    "(from sklearn.frozen import FrozenEstimator): a fitted "
-                    "ConvNetClassifier passed as is does not survive clone(), "
-                    "which cross-validation, searches and pipelines call, and "
-                    "leaves an unfitted copy."
-                )
-            raise NotFittedError(
-                "`pretrained` must be a fitted ConvNetClassifier; received an "
-                f"unfitted one: {advice}"
-            )
-        return base
-
-    def _pretrained_layers(self, input_shape):
-        """Deep copies of the reused layers of ``pretrained``, frozen if asked."""
-        pretrained = self._pretrained_base()
-        base = pretrained.network_.layers
-        keep = len(base) - 1 if self.keep_layers is None else self.keep_layers
-        if keep > len(base) - 1:
-            raise ValueError(
-                f"`keep_layers`={self.keep_layers} is too large: the pretrained "
-                f"network has {len(base)} layers including its output layer, so "
-                f"at most {len(base) - 1} can be kept."
-            )
-        if tuple(pretrained.input_shape_) != tuple(input_shape):
-            raise ValueError(
-                f"X has images of shape {tuple(input_shape)}, but the pretrained "
-                f"network reads images of shape {pretrained.input_shape_}."
-            )
-        kept = copy.deepcopy(base[:keep])
-        for layer in kept:
-            layer.trainable = not self.freeze
-        return kept
-
     def _network_layers(self, input_shape, n_outputs):
         if self.pretrained is not None:
-            kept = self._pretrained_layers(input_shape)
+            kept = pretrained_layers(
+                self.pretrained,
+                input_shape,
+                keep_layers=self.keep_layers,
+                freeze=self.freeze,
+            )
             head = [] if self.layers is None else copy.deepcopy(list(self.layers))
         else:
             kept = []
@@ -659,7 +602,8 @@ np.dtype, default=np.float32
             return summarize(shown)
         input_shape = self._check_input_shape()
         if input_shape is None and self.pretrained is not None:
-            input_shape = getattr(self._pretrained_base(), "input_shape_", None)
+            base = fitted_pretrained_base(self.pretrained)
+            input_shape = getattr(base, "input_shape_", None)
         if input_shape is None:
             check_is_fitted(self, msg=(
                 "This ConvNetClassifier is not fitted yet and has no "
@@ -683,86 +627,6 @@ ConvNetClassifier._parameter_constraints["pretrained"] = [
     ConvNetClassifier,
     None,
 ]
-
-
-def transfer_strategy(pretrained, *, small_data, similar):
-    """Parameters of :class:`ConvNetClassifier` for the notes' four cases (三.10).
-
-    ==========  ====================================  ================================
-    new data    similar to the original data          different from the original data
-    ==========  ====================================  ================================
-    small       1. keep all but the output layer,     2. keep only the first (low-level)
-                frozen; train a new output layer      conv block, frozen; train a new
-                                                      head on it
-    large       3. keep all but the output layer and  4. as 3 (the pretrained weights
-                fine-tune everything                  are a good start), or train
-                                                      from scratch
-    ==========  ====================================  ================================
-
-    With little data, freezing avoids overfitting; when the data differ, only
-    the early layers (edges, simple shapes) carry over, so the later ones are
-    dropped.
-
-    Parameters
-    ----------
-    pretrained : ConvNetClassifier or FrozenEstimator
-        The fitted network to start from, as is or wrapped in
-        ``sklearn.frozen.FrozenEstimator``.
-    small_data : bool
-        Whether the new data set is small (thousands of images rather than
-        hundreds of thousands: the limit is a judgement call).
-    similar : bool
-        Whether the new images resemble the original ones (dogs and wolves do,
-        flowers and dogs do not).
-
-    Returns
-    -------
-    params : dict
-        ``pretrained`` (as ``FrozenEstimator(pretrained)``, so that the model
-        survives ``clone`` in cross-validation and searches), ``keep_layers``
-        and ``freeze``, to pass to ``ConvNetClassifier(**params)`` or
-        ``set_params(**params)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.model_selection import cross_val_score
-    >>> from skdeep.convnet import ConvNetClassifier, transfer_strategy
-    >>> rng = np.random.default_rng(0)
-    >>> X, y = rng.normal(size=(40, 8, 8, 1)), np.arange(40) % 2
-    >>> base = ConvNetClassifier(max_iter=1, random_state=0).fit(X, y)
-    >>> [type(layer).__name__ for layer in base.network_.layers]
-    ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense']
-    >>> params = transfer_strategy(base, small_data=True, similar=False)
-    >>> params["pretrained"], params["keep_layers"], params["freeze"]
-    (FrozenEstimator(estimator=ConvNetClassifier(max_iter=1, random_state=0)), 2, True)
-    >>> new_model = ConvNetClassifier(**params, max_iter=1, random_state=0)
-    >>> cross_val_score(new_model, X, y, cv=2).shape
-    (2,)
-    """
-    base = _unwrap(pretrained)
-    if not isinstance(base, ConvNetClassifier):
-        raise ValueError(
-            "`pretrained` must be a fitted ConvNetClassifier (or one wrapped in "
-            f"FrozenEstimator); received {type(base).__name__}."
-        )
-    check_is_fitted(base, msg=(
-        "`pretrained` must be a fitted ConvNetClassifier; call its fit first."
-    ))  # fmt: skip
-    layers = base.network_.layers
-    keep, freeze = len(layers) - 1, bool(small_data)
-    if small_data and not similar:
-        # Up to the end of the first convolution block (its pooling layer).
-        keep = 1
-        for i, layer in enumerate(layers):
-            if isinstance(layer, Conv2D):
-                keep = i + 1
-                while keep < len(layers) and isinstance(layers[keep], MaxPooling2D):
-                    keep += 1
-                break
-    if not isinstance(pretrained, FrozenEstimator):
-        pretrained = FrozenEstimator(pretrained)
-    return {"pretrained": pretrained, "keep_layers": keep, "freeze": freeze}
 
 
 __all__ = ["ConvNetClassifier", "default_layers", "transfer_strategy"]

@@ -17,10 +17,11 @@ when a display draws, with a clear error if it is missing: install it with
   sensitivity and specificity (四).
 """
 
+from ._augmentation import AugmentationDisplay
 from ._boundary import BoundaryDisplay
 from ._classification import SensitivitySpecificityDisplay
 from ._history import TrainingHistoryDisplay
-from ._images import AugmentationDisplay, ConvFiltersDisplay, FeatureMapsDisplay
+from ._images import ConvFiltersDisplay, FeatureMapsDisplay
 from ._search import SearchRoundsDisplay
 
 __all__ = [
