@@ -6,7 +6,7 @@ A layer follows Keras' lifecycle: ``__init__`` stores its configuration,
 keeps what ``backward`` needs in ``self._cache``; ``backward(dY)`` overwrites
 ``self.grads`` and returns ``dX``.
 
-Two conventions keep training free of per-batch allocations:
+Two conventions keep training and inference free of per-batch allocations:
 
 - A layer reads its weights from ``self.params`` at every call and writes its
   gradients into the arrays already in ``self.grads`` (``out=``), so the optimizer
@@ -14,7 +14,11 @@ Two conventions keep training free of per-batch allocations:
 - During training, outputs and input gradients are written into buffers the layer
   keeps between batches (:meth:`Layer._buffer`). The array ``forward(X,
   training=True)`` returns is therefore only valid until the next training
-  forward; inference (``training=False``) always returns fresh arrays.
+  forward. Inference runs through :meth:`Layer.infer`, whose buffers live in a
+  ``workspace`` dict owned by the caller (``Sequential.predict`` keeps one per
+  layer for all the chunks of a call), so concurrent predictions never share a
+  buffer; ``forward(X, training=False)`` is ``infer`` with a fresh workspace and
+  always returns fresh arrays.
 """
 
 from functools import partial
@@ -104,6 +108,19 @@ class Layer:
     def forward(self, X, training=False):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def infer(self, X, workspace):
+        """Inference output for the batch ``X``, computed in reusable scratch arrays.
+
+        ``workspace`` is a dict the caller reserves for this layer over a run of
+        batches of one shape (the chunks of ``Sequential.predict``, or the
+        batches through a frozen base); the layer keeps its temporaries and its
+        output there (``self._buffer(name, shape, dtype, workspace)``), so the
+        run allocates them once. The result may be one of those arrays: it is
+        valid until the next call with the same ``workspace``. Layers without
+        an override compute ``forward(X, training=False)``.
+        """
+        return self.forward(X, training=False)
+
     def backward(self, dY):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -125,12 +142,20 @@ class Layer:
                 f"{X.shape}."
             )
 
-    def _buffer(self, name, shape, dtype):
+    def _buffer(self, name, shape, dtype, workspace=None, init=None):
         """A scratch array kept between batches, reallocated only when its shape
-        or dtype changes (e.g. for the smaller last batch of an epoch)."""
-        buffer = self._buffers.get(name)
+        or dtype changes (e.g. for the smaller last batch of an epoch).
+
+        It is kept in ``workspace`` (see :meth:`infer`) if given, else in the
+        layer's own training buffers. ``init(array)``, if given, is called on a
+        newly allocated array only: what it writes persists across batches.
+        """
+        buffers = self._buffers if workspace is None else workspace
+        buffer = buffers.get(name)
         if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-            buffer = self._buffers[name] = np.empty(shape, dtype=dtype)
+            buffer = buffers[name] = np.empty(shape, dtype=dtype)
+            if init is not None:
+                init(buffer)
         return buffer
 
     def __getstate__(self):
@@ -238,18 +263,27 @@ class Dense(Layer):
         return output_shape
 
     def forward(self, X, training=False):
+        if not training:
+            return self.infer(X, {})
+        Z = self._affine(X, None)
+        Y = apply_activation(self.activation, Z)
+        self._cache = (X, Z, Y)
+        return Y
+
+    def infer(self, X, workspace):
+        # Nothing reads Z afterwards: the activation may overwrite it.
+        return apply_activation(self.activation, self._affine(X, workspace), True)
+
+    def _affine(self, X, workspace):
+        """``X @ W + b`` into a buffer (training's own, or ``workspace``'s)."""
         W, b = self.params["W"], self.params["b"]
         self._check_input(X, 2, W.shape[0])
-        if training:
-            Z = self._buffer("Z", (X.shape[0], self.units), W.dtype)
-            np.matmul(X, W, out=Z)
-        else:
-            Z = X @ W
+        # In X's type if it is wider than the weights' (as numpy would promote).
+        dtype = np.result_type(X.dtype, W.dtype)
+        Z = self._buffer("Z", (X.shape[0], self.units), dtype, workspace)
+        np.matmul(X, W, out=Z)
         Z += b
-        Y = apply_activation(self.activation, Z)
-        if training:
-            self._cache = (X, Z, Y)
-        return Y
+        return Z
 
     def backward(self, dY):
         X, Z, Y = self._pop_cache()
@@ -259,11 +293,18 @@ class Dense(Layer):
         )
         if self.trainable:
             np.matmul(X.T, dZ, out=self.grads["W"])
-            np.sum(dZ, axis=0, out=self.grads["b"])
+            # db = 1 @ dZ: a matrix-vector product, 3x faster than np.sum's
+            # column sums for a batch of 200 x 256.
+            ones = self._buffer("ones", (dZ.shape[0],), dZ.dtype, init=_fill_ones)
+            np.matmul(ones, dZ, out=self.grads["b"])
         if not self.needs_input_grad:
             return None
         dX = self._buffer("dX", X.shape, dZ.dtype)
         return np.matmul(dZ, self.params["W"].T, out=dX)
+
+
+def _fill_ones(array):
+    array.fill(1)
 
 
 class Activation(Layer):

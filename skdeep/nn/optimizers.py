@@ -3,8 +3,10 @@
 An optimizer holds hyperparameters only; ``step(params, grads)`` updates every
 array of ``params`` in place from the matching array of ``grads``, and the state
 it needs (velocities, moments, the step count) lives in ``self.state_``, created
-on the first step with one buffer per parameter and reused afterwards: a step
-allocates no arrays.
+on the first step with one buffer per parameter (and a block-sized scratch
+array) and reused afterwards: a step allocates no arrays. Each update runs
+block by block over cache-sized slices (``_BLOCK_BYTES``), the same formula
+element by element.
 
 The optimizers subclass scikit-learn's ``BaseEstimator`` -- the one scikit-learn
 import of :mod:`skdeep.nn` -- only for ``get_params``/``set_params``/``clone``, so
@@ -20,6 +22,15 @@ from sklearn.base import BaseEstimator
 
 _NON_NEGATIVE = (lambda v: 0 <= v < math.inf, "a non-negative finite number")
 _FRACTION = (lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+# A step makes up to a dozen element-wise passes over each array. They run
+# block by block, this many bytes of each array at a time, so that the block of
+# the parameters, gradients, moments and scratch (about 1 MiB) stays in a core's
+# L2 cache and only the first pass reads memory. Notes' CNN (528,054 float32
+# weights), one thread: RMSProp 0.76 ms against 1.03 ms per step in whole-array
+# passes, Adam 0.97 against 1.40 ms; below 16 KiB blocks the per-call overhead
+# takes over.
+_BLOCK_BYTES = 256 * 2**10
 
 
 class Optimizer(BaseEstimator):
@@ -84,6 +95,35 @@ def _like(params):
     return [np.zeros_like(p) for p in params]
 
 
+def _block_size(a):
+    return max(1, _BLOCK_BYTES // a.itemsize)
+
+
+def _scratch(params):
+    """One flat scratch array per parameter, the size of a block."""
+    return [np.empty(min(p.size, _block_size(p)), dtype=p.dtype) for p in params]
+
+
+def _blocks(*arrays, scratch):
+    """Matching flat slices of the same-shaped ``arrays``, a block at a time,
+    each with the matching slice of ``scratch``.
+
+    Non-contiguous arrays (whose flat view would be a copy) come whole, with a
+    whole-size scratch.
+    """
+    if not all(a.flags.c_contiguous for a in arrays):
+        yield (*arrays, np.empty_like(arrays[0]))
+        return
+    size, step = arrays[0].size, _block_size(arrays[0])
+    if size <= step:  # one block: the arrays themselves
+        yield (*arrays, scratch.reshape(arrays[0].shape))
+        return
+    flat = [a.reshape(-1) for a in arrays]
+    for start in range(0, size, step):
+        stop = min(start + step, size)
+        yield (*(f[start:stop] for f in flat), scratch[: stop - start])
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum.
 
@@ -124,7 +164,7 @@ class SGD(Optimizer):
         self.nesterov = nesterov
 
     def _init_state(self, params):
-        state = {"scratch": _like(params)}
+        state = {"scratch": _scratch(params)}
         if self.momentum:
             state["velocity"] = _like(params)
         return state
@@ -133,7 +173,8 @@ class SGD(Optimizer):
         lr, momentum = self.learning_rate, self.momentum
         if not momentum:
             for p, g, scratch in zip(params, grads, state["scratch"]):
-                p -= np.multiply(g, lr, out=scratch)
+                for p_, g_, s in _blocks(p, g, scratch=scratch):
+                    p_ -= np.multiply(g_, lr, out=s)
             return
         # Following scikit-learn's SGDOptimizer._get_updates
         # (sklearn/neural_network/_stochastic_optimizers.py):
@@ -141,14 +182,15 @@ class SGD(Optimizer):
         #   update = momentum * velocity - lr * grad   if nesterov
         #            velocity                          otherwise
         for p, g, v, scratch in zip(params, grads, state["velocity"], state["scratch"]):
-            np.multiply(g, lr, out=scratch)
-            v *= momentum
-            v -= scratch
-            if self.nesterov:
-                p -= scratch
-                p += np.multiply(v, momentum, out=scratch)
-            else:
-                p += v
+            for p_, g_, v_, s in _blocks(p, g, v, scratch=scratch):
+                np.multiply(g_, lr, out=s)
+                v_ *= momentum
+                v_ -= s
+                if self.nesterov:
+                    p_ -= s
+                    p_ += np.multiply(v_, momentum, out=s)
+                else:
+                    p_ += v_
 
 
 class Adam(Optimizer):
@@ -199,7 +241,7 @@ class Adam(Optimizer):
             "t": 0,
             "m": _like(params),
             "v": _like(params),
-            "scratch": _like(params),
+            "scratch": _scratch(params),
         }
 
     def _update(self, params, grads, state):
@@ -209,17 +251,18 @@ class Adam(Optimizer):
         for p, g, m, v, scratch in zip(
             params, grads, state["m"], state["v"], state["scratch"]
         ):
-            m *= beta_1
-            m += np.multiply(g, 1 - beta_1, out=scratch)
-            v *= beta_2
-            np.multiply(g, g, out=scratch)
-            scratch *= 1 - beta_2
-            v += scratch
-            np.sqrt(v, out=scratch)
-            scratch += self.epsilon
-            np.divide(m, scratch, out=scratch)
-            scratch *= step_size
-            p -= scratch
+            for p_, g_, m_, v_, s in _blocks(p, g, m, v, scratch=scratch):
+                m_ *= beta_1
+                m_ += np.multiply(g_, 1 - beta_1, out=s)
+                v_ *= beta_2
+                np.multiply(g_, g_, out=s)
+                s *= 1 - beta_2
+                v_ += s
+                np.sqrt(v_, out=s)
+                s += self.epsilon
+                np.divide(m_, s, out=s)
+                s *= step_size
+                p_ -= s
 
 
 class RMSProp(Optimizer):
@@ -262,20 +305,21 @@ class RMSProp(Optimizer):
         self.epsilon = epsilon
 
     def _init_state(self, params):
-        return {"v": _like(params), "scratch": _like(params)}
+        return {"v": _like(params), "scratch": _scratch(params)}
 
     def _update(self, params, grads, state):
         rho = self.rho
         for p, g, v, scratch in zip(params, grads, state["v"], state["scratch"]):
-            v *= rho
-            np.multiply(g, g, out=scratch)
-            scratch *= 1 - rho
-            v += scratch
-            np.sqrt(v, out=scratch)
-            scratch += self.epsilon
-            np.divide(g, scratch, out=scratch)
-            scratch *= self.learning_rate
-            p -= scratch
+            for p_, g_, v_, s in _blocks(p, g, v, scratch=scratch):
+                v_ *= rho
+                np.multiply(g_, g_, out=s)
+                s *= 1 - rho
+                v_ += s
+                np.sqrt(v_, out=s)
+                s += self.epsilon
+                np.divide(g_, s, out=s)
+                s *= self.learning_rate
+                p_ -= s
 
 
 __all__ = ["Adam", "Optimizer", "RMSProp", "SGD"]

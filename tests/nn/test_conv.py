@@ -5,6 +5,7 @@ and live only here (STYLE.md): the layers must agree with them on random
 configurations of sizes, kernels, strides and paddings.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -13,11 +14,14 @@ from _gradcheck import assert_gradient_close, numerical_gradient
 
 from skdeep.nn.conv import (
     Conv2D,
+    ConvPool,
     GlobalAveragePooling2D,
     MaxPooling2D,
     col2im,
     im2col,
 )
+from skdeep.nn.layers import Dense, Dropout, Flatten
+from skdeep.nn.network import Sequential
 
 # ---------------------------------------------------------------------------
 # Naive references
@@ -553,3 +557,194 @@ def test_conv_scratch_size_counts_the_im2col_windows():
     layer = Conv2D(4, 3, padding="same")
     layer.build((28, 28, 2), np.random.default_rng(0))
     assert layer.scratch_size((28, 28, 2)) == 28 * 28 * 3 * 3 * 2
+
+
+# ---------------------------------------------------------------------------
+# im2col's two copy paths; Conv2D + MaxPooling2D run as one step (ConvPool)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "c, kernel, strides",
+    # Window rows of 2*1*4 = 8 bytes up to 3*16*8 = 384 bytes: copied as opaque
+    # items (<= 64 bytes) or as numbers.
+    [(1, (2, 2), (1, 1)), (3, (2, 3), (2, 1)), (4, (3, 2), (1, 2)),
+     (16, (3, 3), (1, 1))],  # fmt: skip
+)
+def test_im2col_copies_every_window_into_its_row(c, kernel, strides, dtype):
+    rng = np.random.default_rng(0)
+    Xp = rng.normal(size=(2, 7, 8, c)).astype(dtype)
+    (kh, kw), (sh, sw) = kernel, strides
+    out_h, out_w = (7 - kh) // sh + 1, (8 - kw) // sw + 1
+    expected = np.array(
+        [
+            Xp[i, y * sh : y * sh + kh, x * sw : x * sw + kw, :].ravel()
+            for i in range(2)
+            for y in range(out_h)
+            for x in range(out_w)
+        ]
+    )
+    np.testing.assert_array_equal(im2col(Xp, kernel, strides, (out_h, out_w)), expected)
+    # Into the first columns of a wider array (Conv2D keeps a column of ones
+    # there for the bias): the other columns are left alone.
+    wide = np.full((len(expected), expected.shape[1] + 1), 7, dtype=dtype)
+    im2col(Xp, kernel, strides, (out_h, out_w), out=wide[:, :-1])
+    np.testing.assert_array_equal(wide[:, :-1], expected)
+    np.testing.assert_array_equal(wide[:, -1], 7)
+
+
+def _unfused_twin(net):
+    """A copy of ``net`` whose steps are its layers, one by one."""
+    twin = copy.deepcopy(net)
+    twin._steps = [(i, layer) for i, layer in enumerate(twin.layers)]
+    return twin
+
+
+def _relu_conv(filters, kernel, **kwargs):
+    return Conv2D(filters, kernel, activation="relu", **kwargs)
+
+
+# (input shape, layers): relu and linear convolutions; 2x2, 3x3 and 1x2 pools;
+# pools that drop the last row / column ('valid' on odd sizes); a strided conv;
+# a fused pair above a trained layer (its dX is needed) and a frozen one.
+FUSED_CASES = {
+    "relu-2x2": (
+        (8, 8, 3),
+        lambda: [_relu_conv(4, 2, padding="same"), MaxPooling2D(2), Flatten(),
+                 Dense(3)],
+    ),
+    "dropped-pixels": (
+        (9, 9, 2),
+        lambda: [_relu_conv(3, 2, padding="same"), _relu_conv(4, 2, padding="same"),
+                 MaxPooling2D(2), Flatten(), Dense(3)],
+    ),
+    "linear-3x3-pool": (
+        (10, 9, 1),
+        lambda: [Conv2D(3, 3, padding="same"), _relu_conv(2, 2), MaxPooling2D(3),
+                 Flatten(), Dense(2)],
+    ),
+    "strided-conv": (
+        (10, 9, 2),
+        lambda: [_relu_conv(3, 3), Conv2D(4, (2, 3), strides=2, padding="same"),
+                 MaxPooling2D((1, 2)), Flatten(), Dense(3)],
+    ),
+    "same-pool-divisible": (
+        (8, 6, 2),
+        lambda: [_relu_conv(3, 3, padding="same"), MaxPooling2D(2, padding="same"),
+                 GlobalAveragePooling2D(), Dense(2)],
+    ),
+}  # fmt: skip
+
+
+def _fused_network(name, frozen_first=False):
+    shape, layers = FUSED_CASES[name]
+    layers = layers()
+    if frozen_first:
+        layers[1].trainable = False  # a frozen layer above a trained one
+    net = Sequential(layers, dtype=np.float64)
+    net.build(shape, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    for layer in net.layers:  # non-zero biases, tested too
+        if "b" in layer.params:
+            layer.params["b"][:] = rng.normal(size=layer.params["b"].shape)
+    return net, shape
+
+
+@pytest.mark.parametrize("frozen_first", [False, True])
+@pytest.mark.parametrize("name", list(FUSED_CASES))
+def test_fused_conv_pool_computes_what_the_two_layers_compute(name, frozen_first):
+    net, shape = _fused_network(name, frozen_first)
+    assert any(isinstance(runner, ConvPool) for _, runner in net._steps)
+    twin = _unfused_twin(net)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(4, *shape))
+    X[:, : shape[0] // 2] = 0.5  # flat regions: ties in the pooling windows
+    Y = net.forward(X, training=True).copy()
+    np.testing.assert_allclose(Y, twin.forward(X, training=True), rtol=1e-12)
+    dY = rng.normal(size=Y.shape)
+    net.backward(dY)
+    twin.backward(dY)
+    for layer, twin_layer in zip(net.layers, twin.layers):
+        for key, grad in layer.grads.items():
+            np.testing.assert_allclose(grad, twin_layer.grads[key], rtol=1e-10,
+                                       atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(net.predict(X), twin.predict(X), rtol=1e-12)
+    np.testing.assert_allclose(net.predict(X), net.forward(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(FUSED_CASES))
+def test_fused_conv_pool_finite_differences(name):
+    net, shape = _fused_network(name)
+    rng = np.random.default_rng(3)
+    # Distinct inputs: no maximum can switch under +-eps.
+    X = rng.permutation(np.prod((2, *shape))).reshape(2, *shape) / 10.0
+    Y = net.forward(X, training=True)
+    R = rng.normal(size=Y.shape)
+
+    def loss():
+        return float(np.sum(net.forward(X, training=True) * R))
+
+    net.forward(X, training=True)
+    net.backward(R)
+    params, grads, _ = net.trainable_params()
+    analytic = [g.copy() for g in grads]
+    for p, g in zip(params, analytic):
+        assert_gradient_close(g, numerical_gradient(loss, p), rtol=1e-5, atol=1e-7)
+
+
+def test_ties_in_a_fused_pool_route_the_gradient_to_the_first_maximum():
+    conv, pool = Conv2D(1, 1, activation="relu"), MaxPooling2D(2)
+    net = Sequential([conv, pool], dtype=np.float64)
+    net.build((2, 2, 1), np.random.default_rng(0))
+    conv.params["W"][:] = 1.0
+    conv.params["b"][:] = 0.0
+    assert isinstance(net._steps[0][1], ConvPool)
+    # A tie between (0, 1) and (1, 0): row-major order picks (0, 1).
+    X = np.array([[[[1.0], [3.0]], [[3.0], [2.0]]]])
+    net.forward(X, training=True)
+    conv.trainable = True
+    net.backward(np.ones((1, 1, 1, 1)))
+    # dW = sum over pixels of x * dZ: only pixel (0, 1), value 3, got dZ = 1.
+    np.testing.assert_array_equal(conv.grads["W"].ravel(), [3.0])
+    np.testing.assert_array_equal(conv.grads["b"], [1.0])
+
+
+@pytest.mark.parametrize(
+    "conv, pool, input_shape, fused",
+    [
+        (_relu_conv(2, 2), MaxPooling2D(2), (5, 5, 1), True),
+        (Conv2D(2, 2), MaxPooling2D(2), (5, 5, 1), True),
+        (Conv2D(2, 2, activation="tanh"), MaxPooling2D(2), (5, 5, 1), False),
+        (_relu_conv(2, 2), MaxPooling2D(2, strides=1), (5, 5, 1), False),
+        (_relu_conv(2, 2), MaxPooling2D(3, padding="same"), (5, 5, 1), False),
+        (_relu_conv(2, 2), MaxPooling2D(2, padding="same"), (5, 5, 1), True),
+        (_relu_conv(2, 2), MaxPooling2D(1), (5, 5, 1), False),
+    ],
+)  # fmt: skip
+def test_which_pairs_are_fused(conv, pool, input_shape, fused):
+    conv.build(input_shape, np.random.default_rng(0))
+    assert ConvPool.fusable(conv, pool) is fused
+    assert not ConvPool.fusable(pool, conv)
+
+
+@pytest.mark.parametrize("head", [[], [Dropout(0.5)]])
+def test_a_frozen_fused_pair_runs_in_inference_mode(head):
+    # The frozen base ends at the convolution: the pair runs fused, in
+    # inference mode, pooling included (it would only keep a cache nobody
+    # reads); a Dropout at the start of the head still drops units.
+    conv, pool = Conv2D(2, 2, activation="relu"), MaxPooling2D(2)
+    conv.trainable = False
+    net = Sequential([conv, pool, *head, Flatten(), Dense(2)])
+    net.build((6, 6, 1), np.random.default_rng(0))
+    assert isinstance(net._steps[0][1], ConvPool)
+    X = np.random.default_rng(0).normal(size=(3, 6, 6, 1)).astype(np.float32)
+    features = net._steps[0][1].infer(X, {}).reshape(3, -1).copy()
+    Y = net.forward(X, training=True)
+    assert net._steps[0][1]._cache is None
+    head_input = net.layers[-1]._cache[0].copy()
+    net.backward(np.ones_like(Y))
+    if head:
+        assert (head_input == 0).any() and not np.allclose(head_input, features)
+    else:
+        np.testing.assert_array_equal(head_input, features)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from skdeep.nn import optimizers as optimizers_module
 from skdeep.nn.optimizers import SGD, Adam, RMSProp
 
 P0 = np.array([[0.5, -1.0], [2.0, 0.0]])
@@ -118,3 +119,32 @@ def test_clone_get_params_and_reset():
         SGD(momentum=0.9, nesterov=True).set_params(learning_rate=0.5).learning_rate
         == 0.5
     )
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [SGD(LR), SGD(LR, momentum=MU), SGD(LR, momentum=MU, nesterov=True), Adam(LR),
+     RMSProp(LR)],
+    ids=["sgd", "momentum", "nesterov", "adam", "rmsprop"],
+)  # fmt: skip
+@pytest.mark.parametrize("layout", ["blocks", "non-contiguous"])
+def test_block_by_block_updates_equal_whole_array_updates(optimizer, layout):
+    # Large arrays are updated a cache-sized block at a time: element by element
+    # the same arithmetic, so the same result as arrays cut anywhere else. A
+    # non-contiguous array (no flat view) is updated whole.
+    rng = np.random.default_rng(0)
+    block = optimizers_module._block_size(np.zeros(1))
+    size = 3 * block + 5
+    p = rng.normal(size=size)
+    grads = [rng.normal(size=size) for _ in range(3)]
+    if layout == "non-contiguous":
+        p = np.repeat(p[:100], 2)[::2]
+        grads = [np.repeat(g[:100], 2)[::2] for g in grads]
+    cut = 4099  # not a multiple of the block
+    reference = [p[i : i + cut].copy() for i in range(0, p.size, cut)]
+    opt_whole, opt_parts = clone(optimizer), [clone(optimizer) for _ in reference]
+    for g in grads:
+        opt_whole.step([p], [g])
+        for part, opt, i in zip(reference, opt_parts, range(0, p.size, cut)):
+            opt.step([part], [g[i : i + cut].copy()])
+    np.testing.assert_array_equal(p, np.concatenate(reference))
