@@ -191,8 +191,12 @@ def _check_range(A, name, dtype):
 
 
 def _as_dtype(A, dtype):
-    if hasattr(A, "tocsr"):  # sparse rows: CSR, whose row slices are cheap
-        return A.tocsr().astype(dtype, copy=False)
+    if hasattr(A, "tocsr"):
+        # Sparse rows: CSR, whose row slices are cheap, in canonical form (no
+        # duplicate entries), which the perceptron's row updates rely on.
+        A = A.tocsr().astype(dtype, copy=True)
+        A.sum_duplicates()
+        return A
     return np.ascontiguousarray(A, dtype=dtype)
 
 

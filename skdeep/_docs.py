@@ -49,9 +49,10 @@ PARAMETERS = {
         "float",
         "L1 penalty ``l1 * |W|`` on the weights (not the biases), added to the "
         "loss and applied as a proximal (soft-thresholding) step after every "
-        "update: each weight moves ``learning_rate * l1`` towards zero and stops "
-        "there, so weights become exactly zero (the notes' feature selection, "
-        "二.6).",
+        "update: each weight moves ``l1`` times its step size towards zero and "
+        "stops there (``learning_rate * l1`` for SGD; per weight, in the "
+        "optimizer's own scaling, for Adam and RMSProp), so weights become "
+        "exactly zero (the notes' feature selection, 二.6).",
     ),
     "max_norm": (
         "float or None",

@@ -453,6 +453,13 @@ np.dtype, default=np.float32
         return tuple(int(d) for d in shape) + ((1,) if len(shape) == 2 else ())
 
     def _validate_X(self, X, reset):
+        if hasattr(X, "tocsr"):
+            raise TypeError(
+                f"ConvNetClassifier reads dense images; received a sparse "
+                f"{type(X).__name__} of shape {X.shape}. Convert it with "
+                "X.toarray(), or use MLPNetClassifier or LogisticGD, which take "
+                "sparse rows."
+            )
         input_shape = self._check_input_shape()
         image_shape = None
         ndim = getattr(X, "ndim", None)

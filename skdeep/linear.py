@@ -62,6 +62,10 @@ class _LinearModelMixin:
     def _make_layers(self, input_shape, n_outputs):
         return [Dense(n_outputs)]
 
+    def _accepted_sparse_formats(self):
+        # One Dense layer: sparse x dense products, no dense X.
+        return ("csr", "csc")
+
     @property
     def coef_(self):
         check_is_fitted(self)

@@ -44,6 +44,10 @@ class _MLPLayersMixin:
         layers.append(Dense(n_outputs))
         return layers
 
+    def _accepted_sparse_formats(self):
+        # The first layer is Dense: sparse x dense products, no dense X.
+        return ("csr", "csc")
+
     def _dense_layers(self):
         return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
 

@@ -229,12 +229,22 @@ def test_string_y_to_a_regressor_names_y():
 
 
 @pytest.mark.parametrize("name", ["PerceptronClassifier", "LogisticGD",
-                                  "MLPNetClassifier", "ConvNetClassifier",
-                                  "MLPNetRegressor"])
-def test_sparse_X_is_refused_with_a_clear_message(name):
-    # Dense-only estimators (sparse input tag False): scikit-learn's message.
-    with pytest.raises(TypeError, match="[Ss]parse data was passed .* dense data"):
-        ESTIMATORS[name]().fit(sparse.csr_matrix(X), targets(name))
+                                  "MLPNetClassifier", "MLPNetRegressor"])
+@pytest.mark.parametrize("fmt", ["coo", "lil", "dok"])
+def test_sparse_X_of_any_format_is_taken_as_csr(name, fmt):
+    # Estimators whose first layer is Dense take sparse rows (tests/test_base.py
+    # compares them with dense ones); other scipy formats are converted.
+    X_sparse = sparse.csr_matrix(X).asformat(fmt)
+    estimator = ESTIMATORS[name]().fit(X_sparse, targets(name))
+    np.testing.assert_allclose(
+        estimator.predict(X_sparse), estimator.predict(X), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_sparse_X_is_refused_by_the_convnet_with_a_clear_message():
+    with pytest.raises(TypeError, match="dense images; received a sparse"):
+        ESTIMATORS["ConvNetClassifier"]().fit(sparse.csr_matrix(X), targets(
+            "ConvNetClassifier"))
 
 
 SAMPLE_WEIGHT_CASES = [

@@ -608,7 +608,6 @@ class Conv2D(Layer):
 
     def backward(self, dY):
         cols, padded_shape, pads, Z, Y = self._pop_cache()
-        self._cache = None
         filters = Y.shape[3]
         dZ = activation_backward(
             self.activation, Z, Y, dY, buffer=partial(self._buffer, "dZ")
@@ -787,7 +786,6 @@ class MaxPooling2D(Layer):
 
     def backward(self, dY):
         Xp, B, Y, pads = self._pop_cache()
-        self._cache = None
         if not self.needs_input_grad:
             return None
         (ph, pw), (sh, sw) = self.pool_size, self.strides
@@ -845,7 +843,6 @@ class GlobalAveragePooling2D(Layer):
 
     def backward(self, dY):
         n, h, w, c = self._pop_cache()
-        self._cache = None
         if not self.needs_input_grad:
             return None
         # Each pixel contributed 1 / (h * w) of its map's mean.
@@ -955,13 +952,13 @@ class ConvPool:
         return P
 
     def backward(self, dP):
-        if self._cache is None:
+        cache, self._cache = self._cache, None
+        if cache is None:
             raise RuntimeError(
                 "ConvPool.backward called without a preceding "
                 "forward(X, training=True)."
             )
-        Pz, P, Z, cols, padded_shape, pads, input_shape = self._cache
-        self._cache = None
+        Pz, P, Z, cols, padded_shape, pads, input_shape = cache
         conv = self.conv
         n, out_h2, out_w2, filters = P.shape
         ph, pw = self.pool.pool_size

@@ -229,7 +229,6 @@ class LocallyConnected2D(Layer):
 
     def backward(self, dY):
         cols, input_shape, Z, Y = self._pop_cache()
-        self._cache = None
         n, out_h, out_w, filters = Y.shape
         n_positions, window = out_h * out_w, cols.shape[1]
         dZ = activation_backward(

@@ -38,6 +38,24 @@ PREDICT_MEMORY_BUDGET = 4 * 2**20
 PREDICT_MIN_ROWS, PREDICT_MAX_ROWS = 8, 256
 
 
+def _is_sparse(X):
+    return hasattr(X, "tocsr")
+
+
+def _padded_sparse_rows(rows_csr, n_rows, dtype):
+    """``rows_csr`` as CSR of ``dtype`` with empty rows appended up to ``n_rows``."""
+    rows_csr = rows_csr.astype(dtype, copy=False)
+    missing = n_rows - rows_csr.shape[0]
+    if not missing:
+        return rows_csr
+    indptr = np.concatenate(
+        [rows_csr.indptr, np.full(missing, rows_csr.indptr[-1], rows_csr.indptr.dtype)]
+    )
+    return type(rows_csr)(
+        (rows_csr.data, rows_csr.indices, indptr), shape=(n_rows, rows_csr.shape[1])
+    )
+
+
 def _snake_case(name):
     return re.sub(r"(?<=[a-z])([A-Z])", r"_\1", name).lower()
 
@@ -165,7 +183,7 @@ class Sequential:
         from batch to batch. Inference computes in the floating type of ``X``
         and returns fresh arrays (:meth:`predict` is the fast way to infer).
         """
-        Y = np.asarray(X)
+        Y = X if _is_sparse(X) else np.asarray(X)
         if training or Y.dtype.kind != "f":
             Y = Y.astype(self.dtype, copy=False)
         if not training:
@@ -238,7 +256,10 @@ class Sequential:
         and kept for the next call (:meth:`release_buffers` drops them);
         concurrent calls use separate buffers, so ``predict`` is thread-safe.
         """
-        X = np.asarray(X)
+        if _is_sparse(X):
+            X = X.tocsr()  # row slices of CSR are cheap
+        else:
+            X = np.asarray(X)
         if X.shape[1:] != self.input_shape_:
             raise ValueError(
                 f"The network was built for inputs of shape {self.input_shape_}; "
@@ -288,10 +309,15 @@ class Sequential:
             n = X.shape[0]
             for start in starts:
                 m = min(rows, n - start)
-                np.copyto(chunk[:m], X[start : start + m], casting="unsafe")
-                if m < rows:
-                    chunk[m:] = 0  # padding rows: the chunk keeps its shape
-                Y = chunk
+                if _is_sparse(X):
+                    # Sparse rows go to the first layer as they are (its
+                    # product is row by row): only padded to the chunk's shape.
+                    Y = _padded_sparse_rows(X[start : start + m], rows, self.dtype)
+                else:
+                    np.copyto(chunk[:m], X[start : start + m], casting="unsafe")
+                    if m < rows:
+                        chunk[m:] = 0  # padding rows: the chunk keeps its shape
+                    Y = chunk
                 for (_, runner), workspace in zip(self._get_steps(), workspaces):
                     Y = runner.infer(Y, workspace)
                 out[start : start + m] = Y[:m]

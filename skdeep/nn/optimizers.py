@@ -69,6 +69,18 @@ class Optimizer(BaseEstimator):
             self.state_ = self._init_state(params)
         self._update(params, grads, self.state_)
 
+    def step_scale(self, index, out):
+        """The step size the last update gave each coordinate of ``params[index]``.
+
+        What a gradient of 1 would have moved each coordinate by: the
+        learning rate for SGD, the rate divided by the root of the second
+        moment for the adaptive optimizers. The trainer's proximal L1 step
+        shrinks each weight by ``l1`` times it, the proximal-gradient step of
+        the metric the optimizer descends in. Returns a float, or ``out``
+        (an array shaped like ``params[index]``) filled in.
+        """
+        return self.learning_rate
+
     def reset(self):
         """Forget the state (velocities, moments, step count)."""
         self.__dict__.pop("state_", None)
@@ -76,8 +88,10 @@ class Optimizer(BaseEstimator):
     def _check_hyperparameters(self):
         for name, (check, expected) in self._hyperparameter_checks.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Real) or not check(
-                value
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, Real)
+                or not check(value)
             ):
                 raise ValueError(
                     f"{type(self).__name__}: `{name}` must be {expected}; received "
@@ -264,6 +278,15 @@ class Adam(Optimizer):
                 s *= step_size
                 p_ -= s
 
+    def step_scale(self, index, out):
+        # lr / (sqrt(v_hat) + epsilon), v_hat the bias-corrected second moment.
+        v, t = self.state_["v"][index], self.state_["t"]
+        np.divide(v, 1 - self.beta_2**t, out=out)
+        np.sqrt(out, out=out)
+        out += self.epsilon
+        np.divide(self.learning_rate, out, out=out)
+        return out
+
 
 class RMSProp(Optimizer):
     """RMSProp: divide the step by a running root mean square of the gradient.
@@ -320,6 +343,12 @@ class RMSProp(Optimizer):
                 np.divide(g_, s, out=s)
                 s *= self.learning_rate
                 p_ -= s
+
+    def step_scale(self, index, out):
+        np.sqrt(self.state_["v"][index], out=out)
+        out += self.epsilon
+        np.divide(self.learning_rate, out, out=out)
+        return out
 
 
 __all__ = ["Adam", "Optimizer", "RMSProp", "SGD"]

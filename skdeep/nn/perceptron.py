@@ -83,8 +83,11 @@ def perceptron_epoch(X, T, W, b, order, learning_rate, sample_weight=None):
         if sample_weight is not None:
             rate = learning_rate * sample_weight[rows[j]]
         step = rate * direction
-        x = X[rows[j]].toarray().ravel() if sparse else X[rows[j]]
-        W += x[:, None] * step
+        if sparse:  # only the weights of the row's nonzero features move
+            x = X[rows[j]].tocsr()
+            W[x.indices] += x.data[:, None] * step
+        else:
+            W += X[rows[j]][:, None] * step
         b += step
         n_errors += 1
         position += j + 1

@@ -60,8 +60,11 @@ class Trainer:
     l1 : float, default=0.0
         L1 penalty ``l1 * |W|``, added to the reported loss and applied as a
         proximal (soft-thresholding) step after every optimizer step: each
-        weight moves ``learning_rate * l1`` towards 0 and stops there, so
-        weights become exactly zero (the notes' feature selection, 二.6).
+        weight moves ``l1`` times its step size towards 0 and stops there, so
+        weights become exactly zero (the notes' feature selection, 二.6). The
+        step size is the learning rate for SGD and, per weight, the adaptive
+        one of Adam and RMSProp (``Optimizer.step_scale``): the proximal step in
+        the metric the optimizer descends in.
     max_norm : float or None, default=None
         After every step, rescale each unit's incoming weights (every axis of
         'W' but the last) whose L2 norm exceeds ``max_norm`` back to it, as
@@ -131,6 +134,17 @@ class Trainer:
         self._flat_params, self._flat_grads = network.flat_trainable()
         self._params, self._grads, is_weight = network.trainable_params()
         self._weights = [p for p, w in zip(self._params, is_weight) if w]
+        # Where each weight array sits in the flat array the optimizer updates.
+        base = self._flat_params.ctypes.data
+        itemsize = self._flat_params.itemsize
+        self._weight_slices = [
+            slice(
+                (W.ctypes.data - base) // itemsize,
+                (W.ctypes.data - base) // itemsize + W.size,
+            )
+            for W in self._weights
+        ]
+        self._l1_scale = None
         self._weight_grads = [g for g, w in zip(self._grads, is_weight) if w]
         self._scratch = [np.empty_like(w) for w in self._weights]
         self._batches = {}
@@ -196,11 +210,19 @@ class Trainer:
                 g *= self.clipnorm / norm
 
     def _shrink_l1(self):
-        # Proximal step of l1 * |W|: W <- sign(W) * max(|W| - lr * l1, 0).
-        threshold = self.learning_rate * self.l1
-        for W, scratch in zip(self._weights, self._scratch):
+        # Proximal step of l1 * |W|: W <- sign(W) * max(|W| - t * l1, 0), with t
+        # the step size the update gave each weight (the learning rate for SGD,
+        # per coordinate for Adam and RMSProp).
+        if self._l1_scale is None:
+            self._l1_scale = np.empty_like(self._flat_params)
+        scale = self.optimizer.step_scale(0, self._l1_scale)
+        if np.ndim(scale):
+            scale *= self.l1
+        else:
+            scale = scale * self.l1
+        for W, where, scratch in zip(self._weights, self._weight_slices, self._scratch):
             np.abs(W, out=scratch)
-            scratch -= threshold
+            scratch -= scale if np.ndim(scale) == 0 else scale[where].reshape(W.shape)
             np.maximum(scratch, 0, out=scratch)
             np.copysign(scratch, W, out=W)
 
@@ -229,6 +251,8 @@ class Trainer:
             self._constrain_max_norm()
 
     def _take(self, A, idx, name):
+        if hasattr(A, "tocsr"):
+            return A[idx]  # sparse rows: a small CSR per batch
         # Batches are gathered into buffers reused from batch to batch.
         shape = (len(idx), *A.shape[1:])
         out = self._batches.get(name)

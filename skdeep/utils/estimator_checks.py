@@ -65,7 +65,8 @@ def expected_failed_checks(estimator):
     ...     net, expected_failed_checks=expected_failed_checks(net), on_fail=None
     ... )
     >>> [r["check_name"] for r in results if r["status"] in ("failed", "xfail")]
-    ['check_sample_weight_equivalence_on_dense_data']
+    ['check_sample_weight_equivalence_on_dense_data', \
+'check_sample_weight_equivalence_on_sparse_data']
     """
     trains_by_batches = getattr(estimator, "_trained_by_shuffled_batches", None)
     if trains_by_batches is None or not has_fit_parameter(estimator, "sample_weight"):

@@ -148,3 +148,30 @@ def test_block_by_block_updates_equal_whole_array_updates(optimizer, layout):
         for part, opt, i in zip(reference, opt_parts, range(0, p.size, cut)):
             opt.step([part], [g[i : i + cut].copy()])
     np.testing.assert_array_equal(p, np.concatenate(reference))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop"])
+def test_step_scale_is_what_a_unit_gradient_moves_each_weight(name):
+    """step_scale (the metric of the proximal L1 step) equals lr for SGD and
+    lr / (sqrt(v_hat) + eps) for Adam / RMSProp, computed here from the state
+    by the closed forms; catches a threshold in the wrong metric."""
+    rng = np.random.default_rng(0)
+    p, g = rng.normal(size=7), rng.normal(size=7)
+    optimizer = {
+        "sgd": SGD(0.1, momentum=0.9),
+        "adam": Adam(0.01, beta_1=0.8, beta_2=0.9, epsilon=1e-3),
+        "rmsprop": RMSProp(0.01, rho=0.7, epsilon=1e-3),
+    }[name]
+    for _ in range(3):
+        optimizer.step([p], [g])
+    scale = optimizer.step_scale(0, np.empty(7))
+    if name == "sgd":
+        assert scale == 0.1
+        return
+    if name == "adam":
+        v = sum(0.1 * 0.9**k * g**2 for k in range(3))  # (1 - b2) sum b2^k g^2
+        expected = 0.01 / (np.sqrt(v / (1 - 0.9**3)) + 1e-3)
+    else:
+        v = sum(0.3 * 0.7**k * g**2 for k in range(3))
+        expected = 0.01 / (np.sqrt(v) + 1e-3)
+    np.testing.assert_allclose(scale, expected, rtol=1e-12)
