@@ -89,6 +89,7 @@ from .utils._sklearn_compat import (
     Interval,
     Options,
     StrOptions,
+    _fit_context,
     init_callback_context,
 )
 from .utils._splits import holdout_indices
@@ -315,6 +316,48 @@ class BaseNetwork(
                 f"Dense({n_outputs})."
             )
         return network
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+        sample_weight_val=None,
+    ):  # fmt: skip
+        """Train the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Training data (images for a ConvNet: see its ``input_shape``).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (a binary indicator matrix for multilabel
+            classification), or the targets of a regressor.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, multiplied by the ``class_weight`` weights of
+            a classifier.
+        X_val : array-like of shape (n_val_samples, n_features), default=None
+            Validation data of your own (Keras' ``validation_data``): its loss
+            and score are recorded every epoch, the best weights are chosen on
+            it, and ``n_iter_no_change`` watches its loss; no split is held
+            out even with ``early_stopping=True``.
+        y_val : array-like of shape (n_val_samples,) or \
+(n_val_samples, n_outputs), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(
+            X,
+            y,
+            sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            sample_weight_val=sample_weight_val,
+        )
 
     @all_or_nothing
     def _fit(

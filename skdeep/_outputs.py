@@ -25,18 +25,6 @@ from .nn.activations import binary_log_proba, log_sigmoid, log_softmax
 from .utils._sklearn_compat import StrOptions, _fit_context
 from .utils._validation import UnseenLabelsScoreMixin, name_argument
 
-_VALIDATION_DATA_DOC = """X_val : array-like of shape (n_val_samples, n_features), \
-default=None
-            Validation data of your own (Keras' ``validation_data``): its loss
-            and score are recorded every epoch, the best weights are chosen on
-            it, and ``n_iter_no_change`` watches its loss; no split is held
-            out even with ``early_stopping=True``.
-        y_val : array-like of shape (n_val_samples,) or (n_val_samples, n_outputs), \
-default=None
-            Targets of ``X_val``.
-        sample_weight_val : array-like of shape (n_val_samples,), default=None
-            Weights of the validation samples."""
-
 
 def _weighted_mean(hits, sample_weight):
     if sample_weight is None:
@@ -241,38 +229,6 @@ class NetworkClassifierMixin(UnseenLabelsScoreMixin):
         return _weighted_mean(hits, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-            sample_weight_val=None):  # fmt: skip
-        """Train the network on ``(X, y)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels, or a binary indicator matrix for multilabel
-            classification.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, multiplied by the ``class_weight`` weights.
-        {validation}
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return self._fit(
-            X,
-            y,
-            sample_weight,
-            X_val=X_val,
-            y_val=y_val,
-            sample_weight_val=sample_weight_val,
-        )
-
-    fit.__doc__ = fit.__doc__.replace("{validation}", _VALIDATION_DATA_DOC)
-
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``(X, y)``, continuing from the current weights.
 
@@ -431,37 +387,6 @@ class NetworkRegressorMixin(RegressorMixin):
                 total > 0, 1 - residual / total, np.where(residual == 0, 1.0, 0.0)
             )
         return float(r2.mean())
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-            sample_weight_val=None):  # fmt: skip
-        """Train the network on ``(X, y)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
-        {validation}
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return self._fit(
-            X,
-            y,
-            sample_weight,
-            X_val=X_val,
-            y_val=y_val,
-            sample_weight_val=sample_weight_val,
-        )
-
-    fit.__doc__ = fit.__doc__.replace("{validation}", _VALIDATION_DATA_DOC)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):

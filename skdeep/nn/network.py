@@ -206,8 +206,10 @@ class Sequential:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape)
-            Any real dtype; each chunk is cast to the network's ``dtype``.
+        X : array-like or sparse matrix of shape (n_samples, ...)
+            Rows of shape ``input_shape_``, any real dtype; each chunk is cast
+            to the network's ``dtype``. Sparse rows (CSR) go to a first
+            ``Dense`` layer as they are.
         batch_size : int, default=None
             Rows per chunk; by default :meth:`predict_batch_size`.
         out_dtype : numpy dtype or None, default=np.float64
@@ -225,7 +227,8 @@ class Sequential:
 
         Returns
         -------
-        Y : ndarray of shape (n_samples, *output_shape_)
+        Y : ndarray of shape (n_samples, ...)
+            Rows of shape ``output_shape_``.
 
         Notes
         -----
