@@ -527,6 +527,11 @@ class Conv2D(Layer):
         kh, kw = self.kernel_size
         return out_h * out_w * max(kh * kw * input_shape[2], filters)
 
+    def multiply_adds(self, input_shape):
+        # The kernel and bias at every output pixel.
+        out_h, out_w, _ = self.output_shape(input_shape)
+        return out_h * out_w * self.n_params
+
     def forward(self, X, training=False):
         if not training:
             return self.infer(X, {})
@@ -602,7 +607,11 @@ class Conv2D(Layer):
         """``[dW; db] = [cols, 1].T @ dZ``: the column of ones sums dZ's rows."""
         n_cols, filters = cols.shape[1] - 1, dZ.shape[1]
         dWb = self._buffer("dWb", (n_cols + 1, filters), dZ.dtype)
-        np.matmul(cols.T, dZ, out=dWb)
+        # np.dot rather than np.matmul: as fast, and it releases the GIL for
+        # this shape (few columns, many rows), where numpy 2.4's matmul keeps
+        # it: two trainer parts' products then run side by side (1.9x on 2
+        # cores for 16 images of 32x32x3, against 0.9x with matmul).
+        np.dot(cols.T, dZ, out=dWb)
         self.grads["W"].reshape(n_cols, filters)[...] = dWb[:n_cols]
         self.grads["b"][...] = dWb[n_cols]
 

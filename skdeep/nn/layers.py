@@ -105,6 +105,17 @@ class Layer:
             int(np.prod(input_shape)), int(np.prod(self.output_shape(input_shape)))
         )
 
+    def multiply_adds(self, input_shape):
+        """Multiply-adds of one sample's forward pass, roughly: the work that
+        decides whether the trainer splits a batch into parts run side by side
+        (:mod:`skdeep.nn.trainer`).
+
+        By default each parameter is used once per sample (``Dense``,
+        ``LocallyConnected2D``; 0 for parameter-free layers); a layer that
+        reuses its weights across positions (``Conv2D``) counts every use.
+        """
+        return self.n_params
+
     def forward(self, X, training=False):  # pragma: no cover - abstract
         raise NotImplementedError
 

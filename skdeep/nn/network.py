@@ -17,6 +17,7 @@ Two rules make transfer learning (notes 三.10) a matter of building the layer l
   gradient.
 """
 
+import copy
 import re
 import threading
 
@@ -350,6 +351,16 @@ class Sequential:
         rows = budget // (self.dtype.itemsize * largest) // 8 * 8
         return int(min(max(rows, PREDICT_MIN_ROWS), PREDICT_MAX_ROWS))
 
+    def multiply_adds(self):
+        """Multiply-adds of one sample's forward pass, roughly (the sum of the
+        layers' :meth:`~skdeep.nn.layers.Layer.multiply_adds`): 60,042 for a
+        (256, 128) MLP on 100 features, 1.8 million for the notes' CNN."""
+        shape, total = self.input_shape_, 0
+        for layer in self.layers:
+            total += int(layer.multiply_adds(shape))
+            shape = tuple(layer.output_shape(shape))
+        return total
+
     def backward(self, dY):
         """Back-propagate the gradient of the loss with respect to the output.
 
@@ -375,6 +386,16 @@ class Sequential:
                     is_weight.append(name == "W")
         return params, grads, is_weight
 
+    def _trained_arrays(self):
+        """``(layer, name)`` of every trained array, in the order of the flat
+        arrays (:meth:`flat_trainable`, :meth:`replica`)."""
+        return [
+            (layer, name)
+            for layer in self.layers
+            if self._is_trained(layer)
+            for name in layer.params
+        ]
+
     def flat_trainable(self):
         """Gather the trained arrays into one contiguous array, and their
         gradients into another; return ``(flat_params, flat_grads)``.
@@ -386,12 +407,7 @@ class Sequential:
         (the layer contract). Called by the trainer at the start of each fit:
         copies and unpickled networks get fresh flat arrays.
         """
-        trained = [
-            (layer, name)
-            for layer in self.layers
-            if self._is_trained(layer)
-            for name in layer.params
-        ]
+        trained = self._trained_arrays()
         size = sum(layer.params[name].size for layer, name in trained)
         flat_params = np.empty(size, dtype=self.dtype)
         flat_grads = np.zeros(size, dtype=self.dtype)
@@ -405,6 +421,61 @@ class Sequential:
             layer.grads[name] = flat_grads[start:stop].reshape(p.shape)
             start = stop
         return flat_params, flat_grads
+
+    def replica(self, rng):
+        """A twin network computing with these weights in state of its own.
+
+        The trainer runs a part of each batch through a replica on another
+        thread (:mod:`skdeep.nn.trainer`). Its layers are shallow copies of
+        these sharing their ``params`` dicts, hence the weight arrays and
+        every update made to them, with their own gradient arrays, caches,
+        training buffers and random generator (``rng``, for dropout masks);
+        the replica has its own fused steps and frozen-base workspaces. The
+        trained layers' gradients are views into one flat array laid out as
+        :meth:`flat_trainable` lays out this network's, so that the
+        gradients of a batch's parts add up array to array.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The replica's randomness (``set_rng`` of every layer).
+
+        Returns
+        -------
+        replica : Sequential
+        flat_grads : ndarray of shape (n_trained_params,)
+
+        Notes
+        -----
+        Copies and pickles of a network never carry replicas: the trainer
+        keeps them, for the duration of a fit.
+        """
+        layers = []
+        for layer in self.layers:
+            twin = copy.copy(layer)  # Layer.__getstate__: no cache, no buffers
+            twin.params = layer.params  # the very dict: same arrays, same views
+            twin.grads = dict(layer.grads)
+            twin.set_rng(rng)
+            layers.append(twin)
+        # What build set, not planned again: the layers are built.
+        replica = Sequential(layers, dtype=self.dtype)
+        replica.input_shape_, replica.output_shape_ = (
+            self.input_shape_,
+            self.output_shape_,
+        )
+        replica._first_trainable = self._first_trainable
+        replica._train_from = self._train_from
+        trained = replica._trained_arrays()
+        flat_grads = np.zeros(
+            sum(layer.params[name].size for layer, name in trained), dtype=self.dtype
+        )
+        start = 0
+        for layer, name in trained:
+            shape = layer.params[name].shape
+            stop = start + layer.params[name].size
+            layer.grads[name] = flat_grads[start:stop].reshape(shape)
+            start = stop
+        return replica, flat_grads
 
     def get_weights(self):
         """Copies of every layer's parameters, in layer order (as Keras)."""

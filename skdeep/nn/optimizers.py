@@ -6,7 +6,10 @@ it needs (velocities, moments, the step count) lives in ``self.state_``, created
 on the first step with one buffer per parameter (and a block-sized scratch
 array) and reused afterwards: a step allocates no arrays. Each update runs
 block by block over cache-sized slices (``_BLOCK_BYTES``), the same formula
-element by element.
+element by element. Given threads (``step(..., run=...)``, the trainer's part
+threads), the built-in optimizers update the two halves of each large array
+side by side, each thread in its own scratch: element-wise formulas give the
+same result bit for bit however the elements are shared out.
 
 The optimizers subclass scikit-learn's ``BaseEstimator`` -- the one scikit-learn
 import of :mod:`skdeep.nn` -- only for ``get_params``/``set_params``/``clone``, so
@@ -15,6 +18,7 @@ an optimizer object can be an estimator's hyperparameter and be searched over
 """
 
 import math
+from functools import partial
 from numbers import Real
 
 import numpy as np
@@ -31,6 +35,14 @@ _FRACTION = (lambda v: 0 <= v < 1, "a number in [0, 1)")
 # passes, Adam 0.97 against 1.40 ms; below 16 KiB blocks the per-call overhead
 # takes over.
 _BLOCK_BYTES = 256 * 2**10
+
+# Arrays of at least this many bytes are updated in two halves on two threads
+# when a step is given threads. Handing work to another thread and back costs
+# ~70 us (2-core KVM guest); RMSProp's passes over the notes' CNN's 528,054
+# float32 weights take ~0.9 ms on one thread, Adam's over a (256, 128) MLP's
+# 60,042 ~0.17 ms: halves pay for arrays of a megabyte or more.
+_LANE_MIN_BYTES = 2**20
+_LANES = 2
 
 
 class Optimizer(BaseEstimator):
@@ -54,7 +66,13 @@ class Optimizer(BaseEstimator):
     # not in __init__, which set_params and clone bypass.
     _hyperparameter_checks: dict = {}
 
-    def step(self, params, grads):
+    # A subclass either overrides _update (whole arrays, in the caller's
+    # thread), or sets _elementwise and defines _begin_step, _moment_names and
+    # _update_lane: an update element by element, which step may then run on
+    # parts of the arrays side by side.
+    _elementwise = False
+
+    def step(self, params, grads, run=None):
         """Update each ``params[i]`` in place from ``grads[i]``.
 
         Parameters
@@ -63,11 +81,35 @@ class Optimizer(BaseEstimator):
             The arrays to update, always given in the same order.
         grads : list of ndarray
             Their gradients, same shapes.
+        run : callable or None, default=None
+            ``run(tasks)`` calls every function (of no argument) of the list
+            ``tasks``, possibly side by side on threads, and returns once all
+            have returned: the trainer passes its part threads'
+            :meth:`~skdeep.nn.parallel.PartThreads.run`. The built-in
+            optimizers then update the two halves of each large array as two
+            tasks; their formulas are element-wise, so the result is the same
+            bit for bit. None updates everything in this thread.
         """
         if not hasattr(self, "state_"):
             self._check_hyperparameters()
             self.state_ = self._init_state(params)
-        self._update(params, grads, self.state_)
+        if not self._elementwise:
+            self._update(params, grads, self.state_)
+            return
+        state = self.state_
+        coefficients = self._begin_step(state)
+        moments = [state[name] for name in self._moment_names()]
+        n_lanes = 1 if run is None else _LANES
+        tasks = []
+        for i, (p, g) in enumerate(zip(params, grads)):
+            arrays = (p, g, *(m[i] for m in moments))
+            for lane, scratch in _lanes(arrays, state["scratch"][i], n_lanes):
+                tasks.append(partial(self._update_lane, lane, scratch, coefficients))
+        if run is None or len(tasks) == 1:
+            for task in tasks:
+                task()
+        else:
+            run(tasks)
 
     def step_scale(self, index, out):
         """The step size the last update gave each coordinate of ``params[index]``.
@@ -104,6 +146,16 @@ class Optimizer(BaseEstimator):
     def _update(self, params, grads, state):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _begin_step(self, state):
+        """Advance what changes once per step (Adam's step count); return the
+        coefficients every lane of this step uses."""
+        return None
+
+    def _moment_names(self):
+        """Keys of ``state_`` holding one array per parameter, updated element
+        by element along with it."""
+        return ()
+
 
 def _like(params):
     return [np.zeros_like(p) for p in params]
@@ -113,9 +165,38 @@ def _block_size(a):
     return max(1, _BLOCK_BYTES // a.itemsize)
 
 
+def _n_lanes(a):
+    return _LANES if a.nbytes >= _LANE_MIN_BYTES and a.size >= _LANES else 1
+
+
 def _scratch(params):
-    """One flat scratch array per parameter, the size of a block."""
-    return [np.empty(min(p.size, _block_size(p)), dtype=p.dtype) for p in params]
+    """Per parameter, a scratch block for each lane it may be updated in:
+    an array of shape ``(n_lanes, block)``."""
+    return [
+        np.empty((_n_lanes(p), min(p.size, _block_size(p))), dtype=p.dtype)
+        for p in params
+    ]
+
+
+def _lanes(arrays, scratch, n_lanes):
+    """``[(arrays_part, scratch_block), ...]``: the same-shaped ``arrays`` cut
+    into up to ``n_lanes`` contiguous parts, each with its own scratch block.
+
+    An array too small to share out, or not contiguous (its flat view would
+    be a copy), is one lane.
+    """
+    if scratch.ndim == 1:  # a state saved before lanes existed
+        scratch = scratch[None]
+    n_lanes = min(n_lanes, scratch.shape[0])
+    if n_lanes == 1 or not all(a.flags.c_contiguous for a in arrays):
+        return [(arrays, scratch[0])]
+    size = arrays[0].size
+    flat = [a.reshape(-1) for a in arrays]
+    bounds = [k * size // n_lanes for k in range(n_lanes + 1)]
+    return [
+        (tuple(f[start:stop] for f in flat), scratch[k])
+        for k, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]))
+    ]
 
 
 def _blocks(*arrays, scratch):
@@ -130,7 +211,7 @@ def _blocks(*arrays, scratch):
         return
     size, step = arrays[0].size, _block_size(arrays[0])
     if size <= step:  # one block: the arrays themselves
-        yield (*arrays, scratch.reshape(arrays[0].shape))
+        yield (*arrays, scratch[:size].reshape(arrays[0].shape))
         return
     flat = [a.reshape(-1) for a in arrays]
     for start in range(0, size, step):
@@ -171,6 +252,7 @@ class SGD(Optimizer):
     """
 
     _hyperparameter_checks = {"learning_rate": _NON_NEGATIVE, "momentum": _FRACTION}
+    _elementwise = True
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         self.learning_rate = learning_rate
@@ -183,28 +265,29 @@ class SGD(Optimizer):
             state["velocity"] = _like(params)
         return state
 
-    def _update(self, params, grads, state):
+    def _moment_names(self):
+        return ("velocity",) if self.momentum else ()
+
+    def _update_lane(self, arrays, scratch, coefficients):
         lr, momentum = self.learning_rate, self.momentum
         if not momentum:
-            for p, g, scratch in zip(params, grads, state["scratch"]):
-                for p_, g_, s in _blocks(p, g, scratch=scratch):
-                    p_ -= np.multiply(g_, lr, out=s)
+            for p_, g_, s in _blocks(*arrays, scratch=scratch):
+                p_ -= np.multiply(g_, lr, out=s)
             return
         # Following scikit-learn's SGDOptimizer._get_updates
         # (sklearn/neural_network/_stochastic_optimizers.py):
         #   velocity = momentum * velocity - lr * grad
         #   update = momentum * velocity - lr * grad   if nesterov
         #            velocity                          otherwise
-        for p, g, v, scratch in zip(params, grads, state["velocity"], state["scratch"]):
-            for p_, g_, v_, s in _blocks(p, g, v, scratch=scratch):
-                np.multiply(g_, lr, out=s)
-                v_ *= momentum
-                v_ -= s
-                if self.nesterov:
-                    p_ -= s
-                    p_ += np.multiply(v_, momentum, out=s)
-                else:
-                    p_ += v_
+        for p_, g_, v_, s in _blocks(*arrays, scratch=scratch):
+            np.multiply(g_, lr, out=s)
+            v_ *= momentum
+            v_ -= s
+            if self.nesterov:
+                p_ -= s
+                p_ += np.multiply(v_, momentum, out=s)
+            else:
+                p_ += v_
 
 
 class Adam(Optimizer):
@@ -243,6 +326,7 @@ class Adam(Optimizer):
         "beta_2": _FRACTION,
         "epsilon": _NON_NEGATIVE,
     }
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.learning_rate = learning_rate
@@ -258,25 +342,28 @@ class Adam(Optimizer):
             "scratch": _scratch(params),
         }
 
-    def _update(self, params, grads, state):
+    def _moment_names(self):
+        return ("m", "v")
+
+    def _begin_step(self, state):
         state["t"] += 1
-        t, beta_1, beta_2 = state["t"], self.beta_1, self.beta_2
-        step_size = self.learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        for p, g, m, v, scratch in zip(
-            params, grads, state["m"], state["v"], state["scratch"]
-        ):
-            for p_, g_, m_, v_, s in _blocks(p, g, m, v, scratch=scratch):
-                m_ *= beta_1
-                m_ += np.multiply(g_, 1 - beta_1, out=s)
-                v_ *= beta_2
-                np.multiply(g_, g_, out=s)
-                s *= 1 - beta_2
-                v_ += s
-                np.sqrt(v_, out=s)
-                s += self.epsilon
-                np.divide(m_, s, out=s)
-                s *= step_size
-                p_ -= s
+        t = state["t"]
+        return self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+
+    def _update_lane(self, arrays, scratch, step_size):
+        beta_1, beta_2 = self.beta_1, self.beta_2
+        for p_, g_, m_, v_, s in _blocks(*arrays, scratch=scratch):
+            m_ *= beta_1
+            m_ += np.multiply(g_, 1 - beta_1, out=s)
+            v_ *= beta_2
+            np.multiply(g_, g_, out=s)
+            s *= 1 - beta_2
+            v_ += s
+            np.sqrt(v_, out=s)
+            s += self.epsilon
+            np.divide(m_, s, out=s)
+            s *= step_size
+            p_ -= s
 
     def step_scale(self, index, out):
         # lr / (sqrt(v_hat) + epsilon), v_hat the bias-corrected second moment.
@@ -321,6 +408,7 @@ class RMSProp(Optimizer):
         "rho": _FRACTION,
         "epsilon": _NON_NEGATIVE,
     }
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
         self.learning_rate = learning_rate
@@ -330,19 +418,21 @@ class RMSProp(Optimizer):
     def _init_state(self, params):
         return {"v": _like(params), "scratch": _scratch(params)}
 
-    def _update(self, params, grads, state):
+    def _moment_names(self):
+        return ("v",)
+
+    def _update_lane(self, arrays, scratch, coefficients):
         rho = self.rho
-        for p, g, v, scratch in zip(params, grads, state["v"], state["scratch"]):
-            for p_, g_, v_, s in _blocks(p, g, v, scratch=scratch):
-                v_ *= rho
-                np.multiply(g_, g_, out=s)
-                s *= 1 - rho
-                v_ += s
-                np.sqrt(v_, out=s)
-                s += self.epsilon
-                np.divide(g_, s, out=s)
-                s *= self.learning_rate
-                p_ -= s
+        for p_, g_, v_, s in _blocks(*arrays, scratch=scratch):
+            v_ *= rho
+            np.multiply(g_, g_, out=s)
+            s *= 1 - rho
+            v_ += s
+            np.sqrt(v_, out=s)
+            s += self.epsilon
+            np.divide(g_, s, out=s)
+            s *= self.learning_rate
+            p_ -= s
 
     def step_scale(self, index, out):
         np.sqrt(self.state_["v"][index], out=out)

@@ -431,3 +431,47 @@ def test_frozen_base_reuses_its_buffers_from_batch_to_batch():
     net.forward(2 * X, training=True)
     assert net.layers[1]._cache[0] is cached  # written in place, not reallocated
     np.testing.assert_allclose(cached, base.forward(2 * X), rtol=1e-6)
+
+
+def test_replica_shares_the_weights_and_owns_its_gradients_and_state():
+    """A replica computes with the very weight arrays (an update made to them
+    reaches it) but has gradients of its own, laid out like the network's flat
+    gradients, and its own caches, buffers and dropout generator: catches a
+    replica writing the network's gradients or caches, a stale weight copy,
+    or a gradient layout the trainer's sum would misalign."""
+    net = Sequential(
+        [Conv2D(3, 2, activation="relu"), MaxPooling2D(2), Flatten(),
+         Dense(4, activation="tanh"), Dropout(0.5), Dense(2)],
+        dtype=np.float64,
+    )  # fmt: skip
+    net.build((6, 6, 1), np.random.default_rng(0))
+    flat_params, flat_grads = net.flat_trainable()
+    replica, replica_grads = net.replica(np.random.default_rng(1))
+    X = np.random.default_rng(2).normal(size=(5, 6, 6, 1))
+    dZ = np.ones((5, 2))
+    for layer, twin in zip(net.layers, replica.layers):
+        for name, p in layer.params.items():
+            assert twin.params[name] is p
+            if Sequential._is_trained(layer):
+                offset = twin.grads[name].ctypes.data - replica_grads.ctypes.data
+                assert offset == layer.grads[name].ctypes.data - flat_grads.ctypes.data
+    assert replica.layers[4]._rng is not net.layers[4]._rng
+    for rate in (0.0, 0.5):
+        replica.layers[4].rate = net.layers[4].rate = rate
+        net.forward(X, training=True)
+        net.backward(dZ)
+        expected = flat_grads.copy()
+        flat_grads[...] = 0
+        replica.forward(X, training=True)
+        assert all(runner._cache is None for _, runner in net._get_steps())
+        replica.backward(dZ)
+        np.testing.assert_array_equal(flat_grads, 0)  # the network's are untouched
+        if rate == 0:  # the same computation, array for array
+            np.testing.assert_array_equal(replica_grads, expected)
+        else:  # other dropout masks
+            assert not np.array_equal(replica_grads, expected)
+    flat_params += 1.0  # an optimizer step, in place
+    np.testing.assert_array_equal(replica.predict(X), net.predict(X))
+    np.testing.assert_array_equal(
+        replica.layers[0].params["W"], flat_params[:12].reshape(2, 2, 1, 3)
+    )

@@ -6,6 +6,7 @@ from sklearn.base import clone
 
 from skdeep.nn import optimizers as optimizers_module
 from skdeep.nn.optimizers import SGD, Adam, RMSProp
+from skdeep.nn.parallel import PartThreads
 
 P0 = np.array([[0.5, -1.0], [2.0, 0.0]])
 G = [np.array([[0.1, -0.2], [0.3, 1.0]]), np.array([[-0.4, 0.5], [0.0, 2.0]])]
@@ -175,3 +176,56 @@ def test_step_scale_is_what_a_unit_gradient_moves_each_weight(name):
         v = sum(0.3 * 0.7**k * g**2 for k in range(3))
         expected = 0.01 / (np.sqrt(v) + 1e-3)
     np.testing.assert_allclose(scale, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [SGD(LR), SGD(LR, momentum=MU), SGD(LR, momentum=MU, nesterov=True), Adam(LR),
+     RMSProp(LR)],
+    ids=["sgd", "momentum", "nesterov", "adam", "rmsprop"],
+)  # fmt: skip
+def test_steps_on_two_threads_equal_steps_on_one(optimizer):
+    """Given threads, a large array is updated in two halves side by side,
+    each in its own scratch: the same bits as in one thread (catches a step
+    count advanced once per half, or halves sharing a scratch block)."""
+    rng = np.random.default_rng(0)
+    size = 5 * optimizers_module._block_size(np.zeros(1, dtype=np.float32)) + 3
+    p = rng.normal(size=size).astype(np.float32)
+    small = rng.normal(size=7).astype(np.float32)  # too small to share out
+    grads = [
+        (
+            rng.normal(size=size).astype(np.float32),
+            rng.normal(size=7).astype(np.float32),
+        )
+        for _ in range(3)
+    ]
+    tasks_seen = []
+
+    def run(tasks):
+        tasks_seen.append(len(tasks))
+        with PartThreads(2) as threads:
+            threads.run(tasks)
+
+    one, two = clone(optimizer), clone(optimizer)
+    p1, s1, p2, s2 = p.copy(), small.copy(), p.copy(), small.copy()
+    for g, h in grads:
+        one.step([p1, s1], [g, h])
+        two.step([p2, s2], [g, h], run=run)
+    assert tasks_seen == [3, 3, 3]  # two halves and the small array
+    np.testing.assert_array_equal(p2, p1)
+    np.testing.assert_array_equal(s2, s1)
+
+
+def test_a_state_saved_before_lanes_existed_still_steps():
+    """Optimizer state pickled by earlier versions has one 1-D scratch block
+    per parameter: it updates in one lane, as it did."""
+    rng = np.random.default_rng(0)
+    p, g = rng.normal(size=50_000), rng.normal(size=50_000)
+    reference, old = Adam(LR), Adam(LR)
+    p_ref, p_old = p.copy(), p.copy()
+    reference.step([p_ref], [g])
+    old.step([p_old], [g])
+    old.state_["scratch"] = [np.empty(min(p.size, 32_768))]
+    reference.step([p_ref], [g])
+    old.step([p_old], [g], run=lambda tasks: [task() for task in tasks])
+    np.testing.assert_array_equal(p_old, p_ref)
