@@ -394,7 +394,9 @@ class BaseNetwork(
         run, callbacks = self._train_runs(
             train, validation, start, first_call, incremental, (X, y, metadata)
         )
-        self._keep_run(run, start, first_call, validation, train.X.shape[0])
+        self._keep_run(
+            run, start, first_call, validation, train.X.shape[0], incremental
+        )
         callbacks.end()
         if run.result.stop_reason == "max_iter" and not incremental:
             warn_user(self._max_iter_message(), ConvergenceWarning)
@@ -618,10 +620,13 @@ class BaseNetwork(
             attributes["optimizer_"] = copy.deepcopy(trainer.optimizer)
         return attributes
 
-    def _keep_run(self, run, start, first_call, validation, n_train):
+    def _keep_run(self, run, start, first_call, validation, n_train, incremental):
         """Store the chosen run as the fitted attributes."""
         result, network = run.result, run.network
-        network.release_buffers()
+        if not incremental:
+            # A fitted model keeps no training buffers; a partial_fit stream
+            # keeps them for its next call.
+            network.release_buffers()
         self.network_ = network
         if hasattr(run.trainer, "optimizer"):
             self.optimizer_ = run.trainer.optimizer
@@ -650,7 +655,7 @@ class BaseNetwork(
         """The network's outputs for ``X``, as float64 (n_samples, n_outputs)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return np.asarray(self.network_.predict(X), dtype=np.float64)
+        return self.network_.predict(X, n_threads="auto")
 
     @property
     def history_(self):

@@ -21,6 +21,7 @@ Two conventions keep training and inference free of per-batch allocations:
   always returns fresh arrays.
 """
 
+import copy
 from functools import partial
 
 import numpy as np
@@ -178,6 +179,20 @@ class Layer:
         state["_buffers"] = {}
         return state
 
+    def __deepcopy__(self, memo):
+        # copy.deepcopy's generic path (reduce, reconstruct, a call per value)
+        # costs more than the arrays' copies for a small network, and a failed
+        # partial_fit call's rollback copies the network on every call.
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        new.__dict__.update(
+            {
+                key: deepcopy_value(value, memo)
+                for key, value in self.__getstate__().items()
+            }
+        )
+        return new
+
     def get_config(self):
         """Return the constructor arguments, as Keras does."""
         return {}
@@ -190,6 +205,25 @@ class Layer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+_IMMUTABLE = (int, float, str, bool, type(None), np.dtype, np.generic)
+
+
+def deepcopy_value(value, memo):
+    """``copy.deepcopy(value, memo)``, fast for what layers hold: arrays, dicts
+    of arrays and immutable configuration values."""
+    if isinstance(value, np.ndarray):
+        return value.__deepcopy__(memo)
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if type(value) is dict:
+        return {key: deepcopy_value(item, memo) for key, item in value.items()}
+    if type(value) is list:
+        return [deepcopy_value(item, memo) for item in value]
+    if type(value) is tuple and all(isinstance(item, _IMMUTABLE) for item in value):
+        return value
+    return copy.deepcopy(value, memo)
 
 
 def check_positive_int(value, name):

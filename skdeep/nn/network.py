@@ -24,6 +24,8 @@ import threading
 import numpy as np
 
 from .conv import ConvPool
+from .layers import deepcopy_value
+from .parallel import blas_threads, one_blas_thread
 
 # Inference runs in chunks of a fixed number of rows, chosen so that the largest
 # per-layer temporary of a chunk (an activation, or a Conv2D's im2col windows)
@@ -216,15 +218,17 @@ class Sequential:
         out_dtype : numpy dtype or None, default=np.float64
             Type of the result; None returns the network's ``dtype`` as
             computed, without a cast.
-        n_threads : int, default=1
+        n_threads : int or "auto", default=1
             Threads computing chunks side by side (the caller's thread and
             ``n_threads - 1`` more). numpy releases the GIL in its loops, so
             the element-wise passes, which one BLAS call cannot spread over
             cores, run in parallel too. Each thread should then run its matrix
-            products on one BLAS thread: call this under
+            products on one BLAS thread: with an int, call this under
             ``threadpoolctl.threadpool_limits(1, "blas")`` with ``n_threads``
-            set to the BLAS thread count it replaces. The result does not
-            depend on ``n_threads``.
+            set to the BLAS thread count it replaces; "auto" does that itself
+            (as many threads as BLAS has, BLAS on one thread meanwhile) when
+            ``X`` has more than one chunk. The result does not depend on
+            ``n_threads``.
 
         Returns
         -------
@@ -273,6 +277,11 @@ class Sequential:
         rows = self.predict_batch_size() if batch_size is None else int(batch_size)
         if rows < 1:
             raise ValueError(f"`batch_size` must be >= 1; received {batch_size!r}.")
+        if n_threads == "auto":
+            n_threads = blas_threads() if X.shape[0] > rows else 1
+            if n_threads > 1:
+                with one_blas_thread():
+                    return self.predict(X, rows, out_dtype, n_threads)
         n = X.shape[0]
         dtype = self.dtype if out_dtype is None else np.dtype(out_dtype)
         out = np.empty((n, *self.output_shape_), dtype=dtype)
@@ -408,6 +417,12 @@ class Sequential:
         copies and unpickled networks get fresh flat arrays.
         """
         trained = self._trained_arrays()
+        kept = getattr(self, "_flat", None)
+        if kept is not None and all(
+            layer.params[name].base is kept[0] and layer.grads[name].base is kept[1]
+            for layer, name in trained
+        ):
+            return kept  # already gathered (partial_fit's next call): no copy
         size = sum(layer.params[name].size for layer, name in trained)
         flat_params = np.empty(size, dtype=self.dtype)
         flat_grads = np.zeros(size, dtype=self.dtype)
@@ -420,7 +435,8 @@ class Sequential:
             layer.params[name] = view
             layer.grads[name] = flat_grads[start:stop].reshape(p.shape)
             start = stop
-        return flat_params, flat_grads
+        self._flat = (flat_params, flat_grads)
+        return self._flat
 
     def replica(self, rng):
         """A twin network computing with these weights in state of its own.
@@ -546,12 +562,29 @@ class Sequential:
         state["_steps"] = None
         state["_frozen_workspaces"] = None
         state["_idle_workspaces"] = []
+        state["_flat"] = None  # the copied layers' arrays are not views of it
         return state
+
+    def __deepcopy__(self, memo):
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        new.__dict__.update(
+            {
+                key: deepcopy_value(value, memo)
+                for key, value in self.__getstate__().items()
+            }
+        )
+        return new
 
     def __setstate__(self, state):
         # Networks pickled before these attributes existed get them empty.
         self.__dict__.update(
-            {"_steps": None, "_frozen_workspaces": None, "_idle_workspaces": []}
+            {
+                "_steps": None,
+                "_frozen_workspaces": None,
+                "_idle_workspaces": [],
+                "_flat": None,
+            }
         )
         self.__dict__.update(state)
 

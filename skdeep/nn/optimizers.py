@@ -24,6 +24,8 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .layers import deepcopy_value
+
 _NON_NEGATIVE = (lambda v: 0 <= v < math.inf, "a non-negative finite number")
 _FRACTION = (lambda v: 0 <= v < 1, "a number in [0, 1)")
 
@@ -122,6 +124,16 @@ class Optimizer(BaseEstimator):
         (an array shaped like ``params[index]``) filled in.
         """
         return self.learning_rate
+
+    def __deepcopy__(self, memo):
+        # The generic path costs more than the moments' copies for a small
+        # network; a partial_fit call's rollback copies the optimizer each call.
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        new.__dict__.update(
+            {key: deepcopy_value(value, memo) for key, value in self.__dict__.items()}
+        )
+        return new
 
     def reset(self):
         """Forget the state (velocities, moments, step count)."""

@@ -16,6 +16,7 @@ process whose BLAS runs one thread (a ``loky`` worker of a parallel search, or
 import contextvars
 import queue
 import threading
+from contextlib import contextmanager
 
 _controller = None
 _controller_lock = threading.Lock()
@@ -74,6 +75,17 @@ def _unlimit_blas():
         if _limit_users == 0:
             limiter, _limiter = _limiter, None
             limiter.restore_original_limits()
+
+
+@contextmanager
+def one_blas_thread():
+    """Limit BLAS to one thread while open (shared with the trainer's parts),
+    for threads that each run their own matrix products."""
+    _limit_blas()
+    try:
+        yield
+    finally:
+        _unlimit_blas()
 
 
 class _Helper:
@@ -199,4 +211,4 @@ class PartThreads:
             raise min(errors, key=lambda error: error[0])[1]
 
 
-__all__ = ["PartThreads", "blas_controller", "blas_threads"]
+__all__ = ["PartThreads", "blas_controller", "blas_threads", "one_blas_thread"]

@@ -579,7 +579,7 @@ class Trainer:
     def evaluate(self, X, Y, sample_weight=None):
         """Mean loss (penalties in) and the logits on ``(X, Y)``, in inference
         mode; no training."""
-        Z = self.network.predict(X)
+        Z = self.network.predict(X, n_threads="auto")
         loss, _ = self.loss(Z, Y, sample_weight)
         return loss + self.penalty(), Z
 

@@ -27,6 +27,8 @@ import warnings
 from contextlib import contextmanager
 from numbers import Real
 
+import numpy as np
+
 
 class InconsistentVersionWarning(UserWarning):
     """A model is loaded by a skdeep version other than the one that saved it.
@@ -445,11 +447,22 @@ def rollback_on_error(estimator):
     in_place = getattr(estimator, "_mutated_in_place", None)
     if in_place is not None:
         fitted = [name for name in fitted if name in in_place]
+    # A random generator keeps its identity (layers share it) and gets its
+    # state back: cheaper than a copy.
+    generators = {
+        name: saved[name].bit_generator.state
+        for name in fitted
+        if isinstance(saved[name], np.random.Generator)
+    }
     # One deepcopy call, so that objects shared between attributes stay shared.
-    saved.update(copy.deepcopy({name: saved[name] for name in fitted}))
+    saved.update(
+        copy.deepcopy({name: saved[name] for name in fitted if name not in generators})
+    )
     try:
         yield
     except BaseException:
+        for name, state in generators.items():
+            saved[name].bit_generator.state = state
         # Keep the callback wiring set during the call (_callback_fit_ctx,
         # _skl_callbacks_to_teardown): scikit-learn's callback management
         # context reads it after fit raises, to call the teardown hooks.
