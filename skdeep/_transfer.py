@@ -15,7 +15,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .nn.conv import Conv2D, MaxPooling2D
+from .nn.conv import Conv2D
+from .nn.pooling import MaxPooling2D
 
 __all__ = ["transfer_strategy"]
 

@@ -27,9 +27,10 @@ from ._transfer import (
     transfer_strategy,
 )
 from .augmentation import ImageAugmenter
-from .nn.conv import Conv2D, MaxPooling2D
+from .nn.conv import Conv2D
 from .nn.layers import Activation, Dense, Flatten, Layer
 from .nn.network import Sequential
+from .nn.pooling import MaxPooling2D
 from .utils._sklearn_compat import Interval
 from .utils._validation import name_argument, validate_numeric
 from .utils._warnings import warn_user

@@ -510,6 +510,47 @@ def test_pickles_carry_weights_not_batch_buffers():
     assert abs(saved_size(120) - saved_size(2)) < 1_000
 
 
+def _as_saved_before_the_pooling_module(how, estimator):
+    """``estimator`` saved as skdeep saved it while the pooling layers lived in
+    ``skdeep.nn.conv``: the same file, with that module in their class names."""
+    if how == "pickle":
+        # Protocol 2 names a class with the GLOBAL opcode, "c<module>\n<name>\n".
+        data = pickle.dumps(estimator, protocol=2)
+        old = data.replace(b"cskdeep.nn.pooling\n", b"cskdeep.nn.conv\n")
+        assert old != data
+        return old
+    new, old = io.BytesIO(sio.dumps(estimator)), io.BytesIO()
+    with zipfile.ZipFile(new) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item)
+            if item.filename == "schema.json":
+                content = content.replace(
+                    b'"__module__": "skdeep.nn.pooling"',
+                    b'"__module__": "skdeep.nn.conv"',
+                )
+                assert b"skdeep.nn.pooling" not in content
+            dst.writestr(item, content)
+    return old.getvalue()
+
+
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+def test_models_saved_when_pooling_lived_in_conv_still_load(how):
+    """Catches moving a layer class out of ``skdeep.nn.conv`` without leaving its
+    name there: pickles and skops files find a class by the module it was
+    defined in when they were saved, and files saved before MaxPooling2D and
+    GlobalAveragePooling2D moved to ``skdeep.nn.pooling`` name
+    ``skdeep.nn.conv``."""
+    estimator = ESTIMATORS["ConvNetClassifier"]().fit(X, Y)
+    data = _as_saved_before_the_pooling_module(how, estimator)
+    if how == "pickle":
+        loaded = pickle.loads(data)
+    else:
+        loaded = load_skops(io.BytesIO(data))
+    layers = [type(layer).__name__ for layer in loaded.network_.layers]
+    assert {"MaxPooling2D", "GlobalAveragePooling2D"} <= set(layers)
+    _assert_same_predictions(estimator, loaded)
+
+
 # ---------------------------------------------------------------------------
 # Versions
 # ---------------------------------------------------------------------------

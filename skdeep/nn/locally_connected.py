@@ -6,7 +6,7 @@ layer is exactly that, and nothing more: every output position ``p`` has its
 own filters ``W[p]``, where a convolution reuses one set of filters at every
 position.
 
-With :func:`~skdeep.nn.conv.im2col` the windows of a batch form an array
+With :func:`~skdeep.nn.windows.im2col` the windows of a batch form an array
 ``cols`` of shape ``(n, P, K)`` -- ``P = out_h * out_w`` positions, ``K = kh *
 kw * c`` values per window -- and the layer is one batched matrix product over
 the positions,
@@ -15,22 +15,20 @@ the positions,
 
 whose gradients are two more batched products, ``dW[p] = cols[:, p].T @
 dZ[:, p]`` and ``dcols[:, p] = dZ[:, p] @ W[p].T``, the latter folded back
-onto the image by :func:`~skdeep.nn.conv.col2im`.
+onto the image by :func:`~skdeep.nn.windows.col2im`.
+
+The configuration, its checks, the output shape and the glorot-uniform
+initialisation are those of ``Conv2D`` (their common base in
+:mod:`skdeep.nn.conv`); only the padding ('valid' alone) and the weights differ.
 """
 
 from functools import partial
 
 import numpy as np
 
-from .activations import activation_backward, apply_activation, get_activation
-from .conv import (
-    _check_image_shape,
-    _pair,
-    _window_output_size,
-    col2im,
-    im2col,
-)
-from .layers import Layer, check_positive_int
+from .activations import activation_backward, apply_activation
+from .conv import _SlidingWindowLayer
+from .windows import col2im, im2col
 
 
 def _check_valid_padding(padding):
@@ -44,7 +42,7 @@ def _check_valid_padding(padding):
     return "valid"
 
 
-class LocallyConnected2D(Layer):
+class LocallyConnected2D(_SlidingWindowLayer):
     """Locally connected 2-D layer (notes 三.2), as Keras 2's layer of that name.
 
     It works as :class:`~skdeep.layers.Conv2D`, except that the weights are
@@ -134,61 +132,17 @@ class LocallyConnected2D(Layer):
     (2, 30, 30, 64)
     """
 
-    def __init__(
-        self, filters, kernel_size, strides=1, padding="valid", activation=None
-    ):
-        super().__init__()
-        self.filters = check_positive_int(filters, "filters")
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.strides = _pair(strides, "strides")
-        self.padding = _check_valid_padding(padding)
-        self.activation = activation
-        get_activation(activation)  # refuse an unknown name now, not in fit
+    _accepted_padding = staticmethod(_check_valid_padding)
+    _valid_only = True
 
-    def get_config(self):
-        return {
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "activation": self.activation,
-        }
-
-    def output_shape(self, input_shape):
-        input_shape = _check_image_shape(self, input_shape)
-        out_h, out_w = _window_output_size(
-            self, input_shape, self.kernel_size, self.strides, "valid", "kernel"
-        )
-        return out_h, out_w, self.filters
-
-    def build(self, input_shape, rng, dtype=np.float32):
-        if rng is None:
-            raise ValueError(
-                "LocallyConnected2D.build needs a numpy.random.Generator to "
-                "initialise its weights; received rng=None."
-            )
-        output_shape = super().build(input_shape, rng, dtype)
+    def _weight_layout(self, output_shape):
         out_h, out_w, filters = output_shape
         kh, kw = self.kernel_size
         n_positions, window = out_h * out_w, kh * kw * self.input_shape_[2]
         # Keras' fans for a (P, K, filters) kernel: the position axis counts as
-        # a receptive field (see Notes).
-        fan_in, fan_out = n_positions * window, n_positions * filters
-        limit = np.sqrt(6.0 / (fan_in + fan_out))
-        W = rng.uniform(-limit, limit, size=(n_positions, window, filters))
-        self.params = {
-            "W": W.astype(dtype),
-            "b": np.zeros(output_shape, dtype=dtype),
-        }
-        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self._cache = None
-        return output_shape
-
-    def scratch_size(self, input_shape):
-        # Inference holds the im2col windows: kh*kw*c values per output pixel.
-        out_h, out_w, filters = self.output_shape(input_shape)
-        kh, kw = self.kernel_size
-        return out_h * out_w * max(kh * kw * input_shape[2], filters)
+        # a receptive field (see Notes). Each position has its own bias.
+        fans = (n_positions * window, n_positions * filters)
+        return (n_positions, window, filters), output_shape, fans
 
     def forward(self, X, training=False):
         W, b = self.params["W"], self.params["b"]

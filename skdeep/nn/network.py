@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from .conv import ConvPool
+from .conv_pool import ConvPool
 from .layers import deepcopy_value
 from .parallel import blas_threads, one_blas_thread
 
@@ -145,7 +145,7 @@ class Sequential:
         """How forward, backward and predict run the layers: a list of
         ``(index of the first layer, runner)``.
 
-        A runner is a layer, or a :class:`~skdeep.nn.conv.ConvPool` running a
+        A runner is a layer, or a :class:`~skdeep.nn.conv_pool.ConvPool` running a
         ``Conv2D`` and the ``MaxPooling2D`` above it as one step when it can
         (same result, fewer passes). A step runs in training mode if its first
         layer does: a pair whose convolution ends the frozen base runs in

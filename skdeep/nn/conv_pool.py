@@ -1,0 +1,167 @@
+"""A convolution and the max pooling above it, run as one step.
+
+:class:`ConvPool` runs a ``Conv2D`` and the ``MaxPooling2D`` above it as one
+step (``Sequential`` plans it whenever it can): the same result in fewer,
+longer passes over the data. It is not a layer: the two layers keep their
+weights, configuration and gradients, and a network plans its pairs again on
+use rather than saving them. It drives the convolution through the private
+steps ``Conv2D`` has for it (``_pre_activation`` with ``pool``,
+``_weight_gradients``, ``_input_gradient``).
+"""
+
+import numpy as np
+
+from .activations import apply_activation
+from .conv import Conv2D
+from .pooling import MaxPooling2D
+
+# Activations that commute with max pooling exactly: max(f(a), f(b)) is
+# f(max(a, b)) bit for bit, and their derivative at the pooled value is the
+# one the first maximum gets (for relu, a window whose maximum is <= 0 passes
+# no gradient either way).
+_POOL_COMMUTING = (None, "identity", "linear", "relu")
+
+
+class ConvPool:
+    """A :class:`Conv2D` and the :class:`MaxPooling2D` above it, run as one step.
+
+    ``Sequential`` runs such a pair through this class when
+    :meth:`fusable` allows it. The layers keep their weights, configuration
+    and gradients; only the order of the work changes, not its result:
+
+    - The im2col rows are grouped by offset in the pooling window
+      (:meth:`Conv2D._pre_activation` with ``pool``): for 2x2 pooling, the
+      GEMM output is four blocks, the top-left pixels of every window, then
+      the top-right ones, and so on. The pooling is then the element-wise
+      maximum of the blocks, whole contiguous arrays, where
+      :class:`MaxPooling2D` steps through the image's pixels ``c`` values at
+      a time. Pixels a 'valid' pooling drops are never computed.
+    - The activation (relu or none) is applied after the pooling, to a
+      quarter of the values: max pooling commutes with it exactly.
+    - Backward routes each gradient to the first maximum in row-major window
+      order (the block order), as :class:`MaxPooling2D` does, with whole-block
+      operations, and needs no relu pass over the convolution's output.
+
+    Notes' CNN, batch 32, one thread: forward and backward of the first pair
+    1.5 ms against 2.6 ms as two layers.
+
+    Parameters
+    ----------
+    conv : Conv2D
+    pool : MaxPooling2D
+    """
+
+    def __init__(self, conv, pool):
+        self.conv, self.pool = conv, pool
+        self.layers = (conv, pool)
+        self._cache = None
+
+    @staticmethod
+    def fusable(conv, pool):
+        """Whether ``pool`` right above the built ``conv`` can run fused: a
+        relu or linear convolution, and windows that tile its output without
+        padding (non-overlapping, 'valid' or 'same' with divisible sizes)."""
+        if not (isinstance(conv, Conv2D) and isinstance(pool, MaxPooling2D)):
+            return False
+        if conv.activation not in _POOL_COMMUTING or not hasattr(conv, "input_shape_"):
+            return False
+        ph, pw = pool.pool_size
+        out_h, out_w, _ = conv.output_shape(conv.input_shape_)
+        divisible = out_h % ph == 0 and out_w % pw == 0
+        return (
+            pool.strides == pool.pool_size
+            and ph * pw > 1
+            and (pool.padding == "valid" or divisible)
+        )
+
+    @property
+    def trainable(self):
+        return self.conv.trainable
+
+    def _pooled(self, X, workspace):
+        """Pre-activation maxima (n, out_h // ph, out_w // pw, filters), and
+        what backward needs."""
+        conv = self.conv
+        ph, pw = self.pool.pool_size
+        Z, cols, padded_shape, pads = conv._pre_activation(X, workspace, (ph, pw))
+        n, filters = X.shape[0], Z.shape[1]
+        out_h, out_w, _ = conv.output_shape(X.shape[1:])
+        pooled_shape = (n, out_h // ph, out_w // pw, filters)
+        # (n, window offset, pixels of the pooled map * filters)
+        blocks = Z.reshape(n, ph * pw, -1)
+        Pz = conv._buffer("pooled", pooled_shape, Z.dtype, workspace)
+        flat = Pz.reshape(n, -1)
+        np.maximum(blocks[:, 0], blocks[:, 1], out=flat)
+        for k in range(2, ph * pw):
+            np.maximum(flat, blocks[:, k], out=flat)
+        return Pz, Z, cols, padded_shape, pads
+
+    def infer(self, X, workspace):
+        Pz = self._pooled(X, workspace)[0]
+        return apply_activation(self.conv.activation, Pz, overwrite=True)
+
+    def forward(self, X, training=True):
+        if not training:
+            return self.infer(X, {})
+        Pz, Z, cols, padded_shape, pads = self._pooled(X, None)
+        P = Pz
+        if self.conv.activation == "relu":
+            P = self.conv._buffer("pooled_relu", Pz.shape, Pz.dtype)
+            np.maximum(Pz, 0, out=P)
+        self._cache = (Pz, P, Z, cols, padded_shape, pads, X.shape)
+        return P
+
+    def backward(self, dP):
+        cache, self._cache = self._cache, None
+        if cache is None:
+            raise RuntimeError(
+                "ConvPool.backward called without a preceding "
+                "forward(X, training=True)."
+            )
+        Pz, P, Z, cols, padded_shape, pads, input_shape = cache
+        conv = self.conv
+        n, out_h2, out_w2, filters = P.shape
+        ph, pw = self.pool.pool_size
+        n_offsets = ph * pw
+        # The part of dP not routed yet, through the activation first.
+        remaining = conv._buffer("remaining", (n, out_h2 * out_w2 * filters), dP.dtype)
+        if conv.activation == "relu":
+            np.greater(P.reshape(n, -1), 0, out=remaining)
+            remaining *= dP.reshape(n, -1)
+        else:
+            np.copyto(remaining, dP.reshape(n, -1))
+        dZ = conv._buffer("dZ", Z.shape, dP.dtype)
+        blocks, dblocks = Z.reshape(n, n_offsets, -1), dZ.reshape(n, n_offsets, -1)
+        # A boolean mask: np.equal writes it twice as fast as numbers.
+        hit = conv._buffer("pool_hit", remaining.shape, np.bool_)
+        flat = Pz.reshape(n, -1)
+        # Offset k (row-major in the window) takes what remains where it holds
+        # the maximum; the last offset takes the rest.
+        for k in range(n_offsets - 1):
+            np.equal(blocks[:, k], flat, out=hit)
+            np.multiply(remaining, hit, out=dblocks[:, k])
+            remaining -= dblocks[:, k]
+        dblocks[:, n_offsets - 1] = remaining
+        if conv.trainable:
+            conv._weight_gradients(cols, dZ)
+        if not conv.needs_input_grad:
+            return None
+        # dZ in image order (pixels the pooling dropped get zero) for dX.
+        out_h, out_w, _ = conv.output_shape(input_shape[1:])
+        dZ_image = conv._buffer("dZ_image", (n, out_h, out_w, filters), dP.dtype)
+        if (out_h, out_w) != (out_h2 * ph, out_w2 * pw):
+            dZ_image.fill(0)
+        windows = dZ_image[:, : out_h2 * ph, : out_w2 * pw].reshape(
+            n, out_h2, ph, out_w2, pw, filters
+        )
+        for k, (py, px) in enumerate(np.ndindex(ph, pw)):
+            windows[:, :, py, :, px] = dblocks[:, k].reshape(n, out_h2, out_w2, filters)
+        return conv._input_gradient(
+            dZ_image.reshape(-1, filters), padded_shape, pads, (out_h, out_w)
+        )
+
+    def release(self):
+        self._cache = None
+
+
+__all__ = ["ConvPool"]
