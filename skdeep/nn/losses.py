@@ -33,7 +33,8 @@ def _weighted_sum(w, per_sample):
     """sum_i w_i * per_sample_i for ``w`` from :func:`_weights`."""
     if np.ndim(w) == 0:
         return float(w * per_sample.sum())
-    return float(w[:, 0] @ per_sample)
+    # einsum, not a BLAS dot, whose sum depends on its thread count.
+    return float(np.einsum("i,i->", w[:, 0], per_sample))
 
 
 def _row_max(Z):

@@ -14,7 +14,8 @@ What an epoch's loss describes:
   no extra pass (only the first epoch makes one more forward pass). The best
   epoch's weights are then exactly the weights whose loss was recorded.
 - mini-batches: the mean of the batch losses met during the epoch while the
-  weights changed (Keras' running ``loss``).
+  weights changed (Keras' running ``loss``), plus the penalties of the weights
+  the epoch ends with.
 
 **Data-parallel parts.** A batch (the full batch too) is split into
 ``N_PARTS`` (2) parts of consecutive rows, the first ``m // 2`` and the rest,
@@ -117,6 +118,13 @@ class _Part:
 
 
 _SEQUENTIAL = PartThreads(1)
+
+
+def _sum_of_squares(A):
+    """``sum(A**2)`` by numpy's einsum, not BLAS's dot, which splits long sums
+    over its threads: the result must not depend on their number."""
+    flat = A.reshape(-1)
+    return np.einsum("i,i->", flat, flat)
 
 
 class StopRequest:
@@ -306,7 +314,7 @@ class Trainer:
         value = 0.0
         for W, scratch in zip(self._weights, self._scratch):
             if self.alpha:
-                value += 0.5 * self.alpha * float(np.vdot(W, W))
+                value += 0.5 * self.alpha * float(_sum_of_squares(W))
             if self.l1:
                 # |W| into the scratch buffer: no new array per batch.
                 value += self.l1 * float(np.abs(W, out=scratch).sum())
@@ -314,7 +322,7 @@ class Trainer:
 
     def _clip(self):
         for g in self._grads:
-            norm = math.sqrt(float(np.vdot(g, g)))
+            norm = math.sqrt(float(_sum_of_squares(g)))
             if norm > self.clipnorm:
                 g *= self.clipnorm / norm
 
@@ -552,7 +560,7 @@ class Trainer:
             scale = 1.0 if w_batch is None else float(w_batch.mean() / mean_weight)
             parts = self._split(X_batch, Y_batch, w_batch, idx, scale)
             self._run_parts(self._train_part, parts)
-            loss = sum(part.loss for part in parts) + self.penalty()
+            loss = sum(part.loss for part in parts)
             total += loss * m
             if not math.isfinite(loss):
                 return loss
@@ -560,7 +568,9 @@ class Trainer:
             if self.stop_request is not None and self.stop_request.requested:
                 self.interrupted = True
                 break
-        return total / max(seen, 1)
+        # The penalty once, of the weights the epoch ends with: it changes
+        # little within an epoch, and a sum over every weight per batch costs.
+        return total / max(seen, 1) + self.penalty()
 
     def __getstate__(self):
         # Replicas, a pending forward pass and threads belong to a fit under
