@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+from _engine import CountingSGD, linear_net
 from _gradcheck import numerical_gradient
 from joblib import Parallel, delayed
 from sklearn.base import clone
@@ -28,18 +29,6 @@ from skdeep.nn.parallel import PartThreads
 from skdeep.nn.trainer import StopRequest, Trainer
 
 
-def _linear_net(n_features=3, dtype=np.float64):
-    net = Sequential([Dense(1)], dtype=dtype)
-    net.build((n_features,), np.random.default_rng(0))
-    return net
-
-
-class CountingSGD(SGD):
-    def step(self, params, grads):
-        self.n_steps_ = getattr(self, "n_steps_", 0) + 1
-        super().step(params, grads)
-
-
 @pytest.mark.parametrize(
     "batch_size, n_steps", [(None, 1), (100, 1), (4, 3), (5, 2), (1, 10)]
 )
@@ -48,7 +37,7 @@ def test_mini_batches(batch_size, n_steps):
     X, Y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
     optimizer = CountingSGD(0.01)
     trainer = Trainer(
-        _linear_net(), squared_error, optimizer, batch_size=batch_size, rng=rng
+        linear_net(), squared_error, optimizer, batch_size=batch_size, rng=rng
     )
     trainer.train_epoch(X, Y)
     assert optimizer.n_steps_ == n_steps
@@ -59,7 +48,7 @@ def test_full_batch_does_not_depend_on_the_shuffling_seed():
     X, Y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
     weights = []
     for seed in (1, 2):
-        net = _linear_net()
+        net = linear_net()
         Trainer(
             net, squared_error, SGD(0.1), rng=np.random.default_rng(seed)
         ).train_epoch(X, Y)
@@ -72,7 +61,7 @@ def test_sample_weights_estimate_the_weighted_mean_and_skip_zero_batches():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
     w = np.array([0.0, 0.0, 0.0, 2.0, 1.0, 1.0])
-    net = _linear_net()
+    net = linear_net()
     full_loss = squared_error(net.forward(X), Y, w)[0]
     optimizer = CountingSGD(0.0)
     trainer = Trainer(net, squared_error, optimizer, batch_size=3, rng=rng)
@@ -92,7 +81,7 @@ def test_weight_decay_and_the_proximal_l1_step_by_hand():
     X = np.array([[1.0, -2.0, 0.5]])
     Y = np.array([[0.3]])
     lr, alpha, l1 = 0.1, 0.5, 0.2
-    net = _linear_net()
+    net = linear_net()
     net.layers[0].params["W"][:, 0] = [0.5, 0.01, -0.4]  # the middle one will hit 0
     W, b = (w.copy() for w in net.get_weights())
     trainer = Trainer(
@@ -134,7 +123,7 @@ def test_full_batch_loss_is_the_loss_after_the_step_at_no_extra_forward():
     reusing that forward pass as the next epoch's: 2 epochs cost 3 forwards."""
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
-    net = _linear_net()
+    net = linear_net()
     forwards = []
     original = net.forward
 
@@ -161,7 +150,7 @@ def test_a_stop_request_ends_the_epoch_after_the_current_batch(batch_size):
     request = StopRequest()
     request.requested = True
     trainer = Trainer(
-        _linear_net(), squared_error, optimizer, batch_size=batch_size, rng=rng,
+        linear_net(), squared_error, optimizer, batch_size=batch_size, rng=rng,
         stop_request=request,
     )  # fmt: skip
     trainer.train_epoch(X, Y)
@@ -179,7 +168,7 @@ def test_shuffle_false_visits_the_rows_in_order():
 
     X = np.arange(7.0)[:, None] * np.ones((1, 3))
     Trainer(
-        _linear_net(), squared_error, SGD(0.0), batch_size=3, shuffle=False,
+        linear_net(), squared_error, SGD(0.0), batch_size=3, shuffle=False,
         augment=augment, rng=np.random.default_rng(0),
     ).train_epoch(X, np.zeros((7, 1)))  # fmt: skip
     assert [list(s) for s in seen] == [[0, 1, 2], [3, 4, 5], [6]]
@@ -188,7 +177,7 @@ def test_shuffle_false_visits_the_rows_in_order():
 def test_clipnorm_bounds_each_gradient_array():
     X = np.full((4, 3), 100.0)
     Y = np.zeros((4, 1))
-    net = _linear_net()
+    net = linear_net()
     before = net.get_weights()
     Trainer(
         net, squared_error, SGD(1.0), clipnorm=0.5, rng=np.random.default_rng(0)
@@ -207,7 +196,7 @@ def test_augment_is_applied_to_training_batches_only():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
     trainer = Trainer(
-        _linear_net(), squared_error, SGD(0.1), batch_size=4, augment=augment, rng=rng
+        linear_net(), squared_error, SGD(0.1), batch_size=4, augment=augment, rng=rng
     )
     trainer.train_epoch(X, Y)
     trainer.evaluate(X, Y)
@@ -411,7 +400,7 @@ def test_copies_of_a_trainer_carry_no_replicas_or_threads(split_small_batches):
     the original kept)."""
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(12, 3)), rng.normal(size=(12, 1))
-    trainer = Trainer(_linear_net(), squared_error, SGD(0.1), rng=rng)
+    trainer = Trainer(linear_net(), squared_error, SGD(0.1), rng=rng)
     trainer.train_epoch(X, Y)
     assert trainer._replicas and trainer._pending is not None
     copies = [copy.deepcopy(trainer), pickle.loads(pickle.dumps(trainer))]
@@ -434,7 +423,7 @@ def test_a_stop_request_ends_a_split_epoch_after_the_current_batch(
     request = StopRequest()
     request.requested = True
     trainer = Trainer(
-        _linear_net(), squared_error, optimizer, batch_size=6, rng=rng,
+        linear_net(), squared_error, optimizer, batch_size=6, rng=rng,
         stop_request=request,
     )  # fmt: skip
     trainer.train_epoch(rng.normal(size=(18, 3)), rng.normal(size=(18, 1)))

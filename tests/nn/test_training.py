@@ -6,10 +6,9 @@ import signal
 
 import numpy as np
 import pytest
+from _engine import linear_net
 
-from skdeep.nn.layers import Dense
 from skdeep.nn.losses import squared_error
-from skdeep.nn.network import Sequential
 from skdeep.nn.optimizers import SGD
 from skdeep.nn.schedules import LearningRateSchedule
 from skdeep.nn.trainer import StopRequest, Trainer
@@ -23,18 +22,6 @@ from skdeep.nn.training import (
 )
 
 
-def _linear_net(n_features=3, dtype=np.float64):
-    net = Sequential([Dense(1)], dtype=dtype)
-    net.build((n_features,), np.random.default_rng(0))
-    return net
-
-
-class CountingSGD(SGD):
-    def step(self, params, grads):
-        self.n_steps_ = getattr(self, "n_steps_", 0) + 1
-        super().step(params, grads)
-
-
 class ScriptedTrainer:
     """Stands in for Trainer: epoch k sets every weight to k and returns losses[k]."""
 
@@ -43,7 +30,7 @@ class ScriptedTrainer:
     epoch_log = {}
 
     def __init__(self, losses, val_losses=None):
-        self.network = _linear_net()
+        self.network = linear_net()
         self.learning_rate = 0.1
         self.losses, self.val_losses = losses, val_losses
         self.epoch = 0
@@ -160,7 +147,7 @@ def test_a_huge_learning_rate_diverges_without_leaving_nan_weights():
     rng = np.random.default_rng(0)
     X = rng.normal(100, 1, size=(50, 3))
     Y = X.sum(axis=1, keepdims=True)
-    net = _linear_net()
+    net = linear_net()
     trainer = Trainer(net, squared_error, SGD(1e4), batch_size=10, rng=rng)
     with pytest.warns(DivergenceWarning, match="Lower learning_rate"):
         result = run_epochs(
@@ -196,7 +183,7 @@ def test_callbacks_can_stop_training():
 
 
 def test_weight_snapshot_round_trip():
-    net = _linear_net()
+    net = linear_net()
     snapshot = WeightSnapshot(net)
     original = net.get_weights()
     net.layers[0].params["W"][...] = 7
@@ -213,7 +200,7 @@ def test_training_score_comes_from_the_epochs_batches():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 3))
     Y = X @ np.array([[1.0], [-2.0], [0.5]])
-    trainer = Trainer(_linear_net(), squared_error, SGD(0.01), batch_size=5, rng=rng)
+    trainer = Trainer(linear_net(), squared_error, SGD(0.01), batch_size=5, rng=rng)
     seen = []
 
     def score(Y_true, Z, sample_weight):

@@ -1,0 +1,23 @@
+"""Small pieces shared by the engine's tests (tests/nn): a one-unit linear
+network and an SGD that counts its steps."""
+
+import numpy as np
+
+from skdeep.nn.layers import Dense
+from skdeep.nn.network import Sequential
+from skdeep.nn.optimizers import SGD
+
+
+def linear_net(n_features=3, dtype=np.float64):
+    """A built ``Sequential([Dense(1)])`` with fixed initial weights."""
+    net = Sequential([Dense(1)], dtype=dtype)
+    net.build((n_features,), np.random.default_rng(0))
+    return net
+
+
+class CountingSGD(SGD):
+    """SGD that counts the steps it takes (``n_steps_``)."""
+
+    def step(self, params, grads, **kwargs):
+        self.n_steps_ = getattr(self, "n_steps_", 0) + 1
+        super().step(params, grads, **kwargs)
