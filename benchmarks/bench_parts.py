@@ -33,9 +33,10 @@ import time
 from contextlib import contextmanager
 
 import numpy as np
+from bench_convnet import notes_cnn_layers
 from threadpoolctl import threadpool_limits
 
-from skdeep.layers import Conv2D, Dense, Flatten, MaxPooling2D
+from skdeep.layers import Dense
 from skdeep.nn import trainer as trainer_module
 from skdeep.nn.losses import categorical_cross_entropy
 from skdeep.nn.network import Sequential
@@ -57,17 +58,9 @@ def _cnn():
     rng = np.random.default_rng(0)
     X = rng.random((1024, 32, 32, 3), dtype=np.float32)
     Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, len(X))]
-    layers = [
-        Conv2D(16, 2, padding="same", activation="relu"),
-        MaxPooling2D(2),
-        Conv2D(32, 2, padding="same", activation="relu"),
-        MaxPooling2D(2),
-        Conv2D(64, 2, padding="same", activation="relu"),
-        MaxPooling2D(2),
-        Flatten(),
-        Dense(500, activation="relu"),
-        Dense(10),
-    ]
+    # The notes' CNN of bench_convnet.py, ending in logits (the raw trainer
+    # applies no output activation of its own).
+    layers = [*notes_cnn_layers()[:-1], Dense(10)]
     return layers, (32, 32, 3), X, Y, lambda: RMSProp(1e-3)
 
 

@@ -21,3 +21,25 @@ class CountingSGD(SGD):
     def step(self, params, grads, **kwargs):
         self.n_steps_ = getattr(self, "n_steps_", 0) + 1
         super().step(params, grads, **kwargs)
+
+
+class RecordRestarts:
+    """A ``sklearn.callback`` callback keeping the model each restart ended with
+    (its ``fitted_estimator``, a copy ready to predict)."""
+
+    def __init__(self):
+        self.models = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name == "restart":
+            self.models.append(fitted_estimator)
+        return False

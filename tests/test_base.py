@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import scipy.sparse
 import sklearn
+from _engine import RecordRestarts
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import expit, log_expit, log_softmax
 from sklearn.base import clone
@@ -1295,28 +1296,6 @@ def test_other_dtypes_are_refused_naming_dtype(dtype, received):
 # ---------------------------------------------------------------------------
 
 
-class RestartModels:
-    """A sklearn.callback callback collecting the model of each restart as the
-    restart task ends (``fitted_estimator``: a copy ready to predict)."""
-
-    def __init__(self):
-        self.models = []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        if context.task_name == "restart":
-            self.models.append(fitted_estimator)
-        return False
-
-
 @pytest.mark.parametrize("validation", [False, True], ids=["loss", "X_val"])
 @pytest.mark.parametrize("name", ["MLPNetClassifier", "ConvNetClassifier"])
 def test_restarts_keep_the_run_with_the_lowest_loss(name, validation):
@@ -1329,7 +1308,7 @@ def test_restarts_keep_the_run_with_the_lowest_loss(name, validation):
     losses or on the training loss despite X_val, or restarts that are not
     different initialisations.
     """
-    restarts = RestartModels()
+    restarts = RecordRestarts()
     est = make(
         name, n_restarts=3, max_iter=5, batch_size=8, learning_rate=0.01, random_state=3
     ).set_callbacks(restarts)

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _engine import RecordRestarts
 from scipy import special
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.datasets import load_diabetes, load_digits, make_classification
@@ -260,28 +261,6 @@ def test_history_and_curves(blobs):
     assert clf.best_epoch_ == history["loss"].idxmin()
 
 
-class RecordRestarts:
-    """A ``sklearn.callback`` callback keeping, at the end of each restart, the
-    weights and history that restart ended with (its ``fitted_estimator``)."""
-
-    def __init__(self):
-        self.weights, self.histories = [], []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        if context.task_name == "restart":
-            self.weights.append(fitted_estimator.get_weights())
-            self.histories.append(fitted_estimator.history_)
-
-
 @pytest.mark.parametrize("validation", [False, True], ids=["train", "X_val"])
 def test_random_restarts_keep_the_run_with_the_lowest_loss(blobs, validation):
     """Catches an estimator that reports the lowest loss of its restarts but
@@ -307,18 +286,19 @@ def test_random_restarts_keep_the_run_with_the_lowest_loss(blobs, validation):
             dtype=np.float64, random_state=seed,
         ).set_callbacks(recorder)  # fmt: skip
         clf.fit(X_fit, y_fit, **extra)
-        assert len(recorder.weights) == 4
-        losses = [reference_loss(w, X_mon, y_mon, alpha) for w in recorder.weights]
+        assert len(recorder.models) == 4
+        weights = [model.get_weights() for model in recorder.models]
+        losses = [reference_loss(w, X_mon, y_mon, alpha) for w in weights]
         assert len(set(losses)) == 4  # the restarts are different runs
         best = int(np.argmin(losses))
         kept.append(best)
-        for held, expected in zip(clf.get_weights(), recorder.weights[best]):
+        for held, expected in zip(clf.get_weights(), weights[best]):
             np.testing.assert_array_equal(held, expected)
         assert clf.best_loss_ == pytest.approx(
             reference_loss(clf.get_weights(), X_mon, y_mon, alpha), rel=1e-10
         )
         assert clf.best_loss_ == pytest.approx(losses[best], rel=1e-10)
-        pd.testing.assert_frame_equal(clf.history_, recorder.histories[best])
+        pd.testing.assert_frame_equal(clf.history_, recorder.models[best].history_)
         assert clf.n_iter_ == len(clf.history_) == 8
     assert any(best != 0 for best in kept), kept
     # Restart 0 is the run a single fit with the same random_state makes (here
@@ -327,7 +307,7 @@ def test_random_restarts_keep_the_run_with_the_lowest_loss(blobs, validation):
         (3,), learning_rate=0.01, alpha=alpha, max_iter=8, dtype=np.float64,
         random_state=seed,
     ).fit(X_fit, y_fit, **extra)  # fmt: skip
-    for a, b in zip(single.get_weights(), recorder.weights[0]):
+    for a, b in zip(single.get_weights(), recorder.models[0].get_weights()):
         np.testing.assert_array_equal(a, b)
 
 
