@@ -11,7 +11,7 @@ steps ``Conv2D`` has for it (``_pre_activation`` with ``pool``,
 
 import numpy as np
 
-from .activations import apply_activation
+from .activations import apply_activation, relu_into
 from .conv import Conv2D
 from .pooling import MaxPooling2D
 
@@ -107,7 +107,7 @@ class ConvPool:
         P = Pz
         if self.conv.activation == "relu":
             P = self.conv._buffer("pooled_relu", Pz.shape, Pz.dtype)
-            np.maximum(Pz, 0, out=P)
+            relu_into(Pz, P)
         self._cache = (Pz, P, Z, cols, padded_shape, pads, X.shape)
         return P
 

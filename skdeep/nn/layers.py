@@ -333,6 +333,12 @@ class Dense(Layer):
         # In X's type if it is wider than the weights' (as numpy would promote).
         dtype = np.result_type(X.dtype, W.dtype)
         Z = self._buffer("Z", (X.shape[0], self.units), dtype, workspace)
+        if W.dtype != dtype and workspace is not None:
+            # float64 rows through float32 weights (Sequential.predict): the
+            # weights cast once per predict call, not once per chunk.
+            W = workspace.get("W_cast")
+            if W is None:
+                W = workspace["W_cast"] = self.params["W"].astype(dtype)
         if _is_sparse(X):
             Z[...] = X @ W
         else:

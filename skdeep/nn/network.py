@@ -204,20 +204,24 @@ class Sequential:
         return Y
 
     def predict(self, X, batch_size=None, out_dtype=np.float64, n_threads=1):
-        """Inference output for ``X``, computed in ``dtype`` a fixed-size chunk
-        of rows at a time.
+        """Inference output for ``X``, computed a fixed-size chunk of rows at
+        a time, in float64 for float64 rows and in the network's ``dtype``
+        otherwise.
 
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, ...)
-            Rows of shape ``input_shape_``, any real dtype; each chunk is cast
-            to the network's ``dtype``. Sparse rows (CSR) go to a first
-            ``Dense`` layer as they are.
+            Rows of shape ``input_shape_``, any real dtype. float64 rows are
+            computed in float64 (a float32 network's weights are cast once per
+            call); rows of any other type are cast, a chunk at a time, to the
+            network's ``dtype``. Sparse rows (CSR) go to a first ``Dense``
+            layer as they are.
         batch_size : int, default=None
-            Rows per chunk; by default :meth:`predict_batch_size`.
+            Rows per chunk; by default :meth:`predict_batch_size` for the
+            dtype computed in.
         out_dtype : numpy dtype or None, default=np.float64
-            Type of the result; None returns the network's ``dtype`` as
-            computed, without a cast.
+            Type of the result; None returns the dtype computed in, without a
+            cast.
         n_threads : int or "auto", default=1
             Threads computing chunks side by side (the caller's thread and
             ``n_threads - 1`` more). numpy releases the GIL in its loops, so
@@ -237,21 +241,29 @@ class Sequential:
 
         Notes
         -----
-        **A row's output does not depend on the other rows of ``X``**, bit for
-        bit, for any number of rows and any order. Every chunk has the same
-        shape: the last one is padded with rows of zeros, so a 1-row call and a
-        10,000-row call put each row through the same kernels (numpy would
-        send a 1-row product to a matrix-vector routine, which sums in
-        another order). Every step of a layer is either row-wise or a matrix
-        product whose rows are computed independently, and BLAS gives a row of
-        a product of fixed shape the same value wherever it sits among the
-        rows (checked for OpenBLAS in ``tests/nn/test_network.py``, for
-        single-row, shuffled and differently-sized inputs, with 1 and 2 BLAS
-        threads). In float32 this is what scikit-learn's
-        ``check_methods_subset_invariance`` and
-        ``check_methods_sample_order_invariance`` ask for; a float32 and a
-        float64 network differ by float32 rounding (~1e-7 relative), as in
-        training.
+        **For float64 rows, a row's output does not depend on the other rows
+        of ``X``**, bit for bit, for any number of rows and any order: what
+        scikit-learn's ``check_methods_subset_invariance`` and
+        ``check_methods_sample_order_invariance`` ask for (their data is
+        float64). Every chunk has the same shape: the last one is padded with
+        rows of zeros, so a 1-row call and a 10,000-row call put each row
+        through the same kernels (numpy would send a 1-row product to a
+        matrix-vector routine, which sums in another order). Every step of a
+        layer is either row-wise or a matrix product whose rows are computed
+        independently, and a float64 BLAS product of fixed shape gives a row
+        the same value wherever it sits among the rows (checked in
+        ``tests/nn/test_network.py``, for single-row, shuffled and
+        differently-sized inputs, with 1 and 2 BLAS threads).
+
+        float32 products do not all promise that: OpenBLAS 0.3.31's float32
+        GEMM on an AMD Zen 5 CPU (run with its Haswell kernels) computes a
+        row's sums in one of two or three orders depending on its position
+        among the rows (modulo 12), so a float32 row's output may differ by
+        float32 rounding (~1e-7 relative) with the rows around it. That is why
+        float64 input is not narrowed to float32: the fast float32 path is
+        taken for float32 input (images, ``X.astype(np.float32)``), where the
+        guarantee is equality to float32 rounding, not bit for bit. A float32
+        and a float64 network differ by float32 rounding too, as in training.
 
         **Peak memory** is the result, ``n_samples * prod(output_shape_)``
         values of ``out_dtype``, and per thread one set of buffers for
@@ -274,7 +286,13 @@ class Sequential:
                 f"received X of shape {X.shape}, i.e. inputs of shape "
                 f"{X.shape[1:]}."
             )
-        rows = self.predict_batch_size() if batch_size is None else int(batch_size)
+        # float64 rows are computed in float64 (see Notes); anything else in
+        # the network's dtype.
+        compute = np.float64 if X.dtype == np.float64 else self.dtype
+        if batch_size is None:
+            rows = self.predict_batch_size(dtype=compute)
+        else:
+            rows = int(batch_size)
         if rows < 1:
             raise ValueError(f"`batch_size` must be >= 1; received {batch_size!r}.")
         if n_threads == "auto":
@@ -283,7 +301,7 @@ class Sequential:
                 with one_blas_thread():
                     return self.predict(X, rows, out_dtype, n_threads)
         n = X.shape[0]
-        dtype = self.dtype if out_dtype is None else np.dtype(out_dtype)
+        dtype = compute if out_dtype is None else np.dtype(out_dtype)
         out = np.empty((n, *self.output_shape_), dtype=dtype)
         # Chunk starts, shared by the threads: next() on a range iterator is
         # atomic, so each chunk is computed once.
@@ -292,7 +310,7 @@ class Sequential:
 
         def work():
             try:
-                self._predict_chunks(X, out, starts, rows)
+                self._predict_chunks(X, out, starts, rows, compute)
             except BaseException as exc:  # re-raised in the caller's thread
                 errors.append(exc)
 
@@ -301,7 +319,7 @@ class Sequential:
         for helper in helpers:
             helper.start()
         try:
-            self._predict_chunks(X, out, starts, rows)
+            self._predict_chunks(X, out, starts, rows, compute)
         finally:
             for helper in helpers:
                 helper.join()
@@ -309,15 +327,18 @@ class Sequential:
             raise errors[0]
         return out
 
-    def _predict_chunks(self, X, out, starts, rows):
+    def _predict_chunks(self, X, out, starts, rows, dtype):
         """Compute ``out[start:start + rows]`` for each ``start`` taken from
-        ``starts``, in one set of workspaces."""
+        ``starts``, in ``dtype`` and in one set of workspaces."""
         workspaces = self._take_workspaces()
         try:
+            for workspace in workspaces:
+                # Weights cast to dtype by a previous call may have changed since.
+                workspace.pop("W_cast", None)
             chunk = workspaces[-1].get("chunk")
-            if chunk is None or chunk.shape[0] != rows:
+            if chunk is None or chunk.shape[0] != rows or chunk.dtype != dtype:
                 chunk = workspaces[-1]["chunk"] = np.empty(
-                    (rows, *self.input_shape_), dtype=self.dtype
+                    (rows, *self.input_shape_), dtype=dtype
                 )
             n = X.shape[0]
             for start in starts:
@@ -325,7 +346,7 @@ class Sequential:
                 if _is_sparse(X):
                     # Sparse rows go to the first layer as they are (its
                     # product is row by row): only padded to the chunk's shape.
-                    Y = _padded_sparse_rows(X[start : start + m], rows, self.dtype)
+                    Y = _padded_sparse_rows(X[start : start + m], rows, dtype)
                 else:
                     np.copyto(chunk[:m], X[start : start + m], casting="unsafe")
                     if m < rows:
@@ -346,18 +367,20 @@ class Sequential:
         except IndexError:
             return [{} for _ in range(len(self._get_steps()) + 1)]
 
-    def predict_batch_size(self, budget=None):
+    def predict_batch_size(self, budget=None, dtype=None):
         """Rows per inference chunk: as many as keep the largest per-layer
         temporary of a chunk near ``budget`` bytes (default
-        :data:`PREDICT_MEMORY_BUDGET`), rounded down to a multiple of 8 and
-        kept within ``[PREDICT_MIN_ROWS, PREDICT_MAX_ROWS]``; a function of the
-        network only, never of the data."""
+        :data:`PREDICT_MEMORY_BUDGET`) when computed in ``dtype`` (default: the
+        network's), rounded down to a multiple of 8 and kept within
+        ``[PREDICT_MIN_ROWS, PREDICT_MAX_ROWS]``; a function of the network and
+        the dtype only, never of the number of rows."""
         budget = PREDICT_MEMORY_BUDGET if budget is None else budget
+        itemsize = np.dtype(self.dtype if dtype is None else dtype).itemsize
         shape, largest = self.input_shape_, int(np.prod(self.input_shape_))
         for layer in self.layers:
             largest = max(largest, layer.scratch_size(shape))
             shape = tuple(layer.output_shape(shape))
-        rows = budget // (self.dtype.itemsize * largest) // 8 * 8
+        rows = budget // (itemsize * largest) // 8 * 8
         return int(min(max(rows, PREDICT_MIN_ROWS), PREDICT_MAX_ROWS))
 
     def multiply_adds(self):

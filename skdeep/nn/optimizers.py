@@ -169,6 +169,13 @@ class Optimizer(BaseEstimator):
         return ()
 
 
+def _floats(*values):
+    """The hyperparameters as Python floats: numpy applies a Python float to a
+    float32 array in float32, where a numpy float64 (a schedule's result, say)
+    makes every pass convert each value (8x slower at 60k weights)."""
+    return tuple(float(value) for value in values)
+
+
 def _like(params):
     return [np.zeros_like(p) for p in params]
 
@@ -281,7 +288,7 @@ class SGD(Optimizer):
         return ("velocity",) if self.momentum else ()
 
     def _update_lane(self, arrays, scratch, coefficients):
-        lr, momentum = self.learning_rate, self.momentum
+        lr, momentum = _floats(self.learning_rate, self.momentum)
         if not momentum:
             for p_, g_, s in _blocks(*arrays, scratch=scratch):
                 p_ -= np.multiply(g_, lr, out=s)
@@ -360,10 +367,13 @@ class Adam(Optimizer):
     def _begin_step(self, state):
         state["t"] += 1
         t = state["t"]
-        return self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        # A Python float, as _floats gives the hyperparameters.
+        return float(
+            self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        )
 
     def _update_lane(self, arrays, scratch, step_size):
-        beta_1, beta_2 = self.beta_1, self.beta_2
+        beta_1, beta_2, epsilon = _floats(self.beta_1, self.beta_2, self.epsilon)
         for p_, g_, m_, v_, s in _blocks(*arrays, scratch=scratch):
             m_ *= beta_1
             m_ += np.multiply(g_, 1 - beta_1, out=s)
@@ -372,7 +382,7 @@ class Adam(Optimizer):
             s *= 1 - beta_2
             v_ += s
             np.sqrt(v_, out=s)
-            s += self.epsilon
+            s += epsilon
             np.divide(m_, s, out=s)
             s *= step_size
             p_ -= s
@@ -434,16 +444,16 @@ class RMSProp(Optimizer):
         return ("v",)
 
     def _update_lane(self, arrays, scratch, coefficients):
-        rho = self.rho
+        rho, epsilon, lr = _floats(self.rho, self.epsilon, self.learning_rate)
         for p_, g_, v_, s in _blocks(*arrays, scratch=scratch):
             v_ *= rho
             np.multiply(g_, g_, out=s)
             s *= 1 - rho
             v_ += s
             np.sqrt(v_, out=s)
-            s += self.epsilon
+            s += epsilon
             np.divide(g_, s, out=s)
-            s *= self.learning_rate
+            s *= lr
             p_ -= s
 
     def step_scale(self, index, out):

@@ -277,10 +277,16 @@ def test_predict_chunk_size_follows_the_memory_budget(monkeypatch):
         return infer(X, workspace)
 
     monkeypatch.setattr(net.layers[0], "infer", spy)
-    X = np.zeros((20, 5))  # float64: each chunk is cast to float32
+    X = np.zeros((20, 5), dtype=np.int64)  # each chunk is cast to float32
     assert net.predict(X).shape == (20, 3)
     # Chunks of 8 rows, the last padded: every chunk has the same shape.
     assert seen == [((8, 5), np.float32)] * 3
+    # float64 rows are computed in float64, in chunks of the same bytes.
+    monkeypatch.setattr("skdeep.nn.network.PREDICT_MEMORY_BUDGET", 16 * 8 * 16)
+    assert net.predict_batch_size(dtype=np.float64) == 16
+    seen.clear()
+    assert net.predict(X.astype(np.float64)).shape == (20, 3)
+    assert seen == [((16, 5), np.float64)] * 2
 
 
 def _mlp(dtype=np.float32):
@@ -312,13 +318,14 @@ def _cnn(dtype=np.float32):
 @pytest.mark.parametrize("make, shape", [(_mlp, (7,)), (_cnn, (9, 9, 2))],
                          ids=["mlp", "cnn"])  # fmt: skip
 def test_predict_rows_do_not_depend_on_their_batch(make, shape, dtype):
-    # The guarantee of Sequential.predict (what scikit-learn's subset and
-    # sample-order invariance checks need): a row's output is the same, bit for
-    # bit, whatever rows are predicted with it, in any order, for any number of
-    # rows, 1 included (numpy would route a 1-row product to GEMV), and in
-    # float32 as in float64.
+    # The guarantee of Sequential.predict for float64 rows (what
+    # scikit-learn's subset and sample-order invariance checks need, on their
+    # float64 data): a row's output is the same, bit for bit, whatever rows
+    # are predicted with it, in any order, for any number of rows, 1 included
+    # (numpy would route a 1-row product to GEMV), for a float32 network as
+    # for a float64 one.
     net = make(dtype)
-    rows = net.predict_batch_size()
+    rows = net.predict_batch_size(dtype=np.float64)
     rng = np.random.default_rng(1)
     X = rng.normal(size=(3 * rows + 5, *shape))
     reference = net.predict(X)
@@ -332,26 +339,48 @@ def test_predict_rows_do_not_depend_on_their_batch(make, shape, dtype):
     for blas_threads in (1, 2):  # and it does not depend on BLAS's threads
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             np.testing.assert_array_equal(net.predict(X), reference)
-    # And it is the inference forward pass, computed in the network's dtype.
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    expected = net.forward(X.astype(dtype), training=False)
-    np.testing.assert_allclose(reference, expected, rtol=tol, atol=tol)
+    # And it is the inference forward pass, computed in float64.
+    expected = net.forward(X, training=False)
+    np.testing.assert_allclose(reference, expected, rtol=1e-12, atol=1e-12)
     Z = net.predict(X, out_dtype=None)
-    assert Z.dtype == dtype
-    np.testing.assert_array_equal(Z, reference.astype(dtype))
+    assert Z.dtype == np.float64
+    np.testing.assert_array_equal(Z, reference)
+
+
+@pytest.mark.parametrize("make, shape", [(_mlp, (7,)), (_cnn, (9, 9, 2))],
+                         ids=["mlp", "cnn"])  # fmt: skip
+def test_float32_rows_agree_with_their_batch_to_float32_rounding(make, shape):
+    # float32 rows take the float32 path: a float32 GEMM may sum a row in an
+    # order that depends on its position (see Sequential.predict), so a row
+    # agrees with itself in another batch to float32 rounding, not bit for bit.
+    net = make(np.float32)
+    rows = net.predict_batch_size()
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2 * rows + 5, *shape)).astype(np.float32)
+    reference = net.predict(X, out_dtype=None)
+    assert reference.dtype == np.float32
+    order = rng.permutation(len(X))
+    np.testing.assert_allclose(net.predict(X[order]), reference[order], rtol=1e-5,
+                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(net.predict(X[:1]), reference[:1], rtol=1e-5, atol=1e-6)
+    # The float64 computation of the same rows, to float32 rounding.
+    exact = net.predict(X.astype(np.float64))
+    np.testing.assert_allclose(reference, exact, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_inference_runs_in_the_network_dtype(dtype):
-    # float64 networks stay float64 end to end; float32 ones never widen (no
-    # per-call cast of the weights), whatever the input's type.
+    # float64 networks stay float64 end to end; float32 ones compute float32
+    # and integer rows in float32 and only float64 rows in float64.
     for net in (_mlp(dtype), _cnn(dtype)):
         shape = net.input_shape_
         for X_dtype in (np.float32, np.float64, np.int64):
+            net.release_buffers()
             net.predict(np.ones((3, *shape), dtype=X_dtype))
-        (workspaces,) = net._idle_workspaces
-        buffers = [a for workspace in workspaces for a in workspace.values()]
-        assert buffers and {a.dtype for a in buffers} == {np.dtype(dtype)}
+            (workspaces,) = net._idle_workspaces
+            buffers = [a for workspace in workspaces for a in workspace.values()]
+            computed = np.float64 if X_dtype == np.float64 else dtype
+            assert buffers and {a.dtype for a in buffers} == {np.dtype(computed)}
 
 
 def test_predict_buffers_do_not_grow_with_the_data():
