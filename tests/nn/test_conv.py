@@ -408,6 +408,49 @@ def test_frozen_conv_computes_no_weight_gradients():
     np.testing.assert_allclose(dX, dX_ref, atol=1e-12)
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_small_weight_gradient_over_many_rows(fused):
+    # A first layer's 13 x 16 gradient summed over 4 images of 32x32 = 4,096
+    # rows: summed by Conv2D in chunks of rows (three and a remainder). The
+    # reference is a sum over the windows (sliding_window_view and einsum,
+    # float64), independent of im2col and of the chunks.
+    rng = np.random.default_rng(0)
+    layer = Conv2D(16, 2, padding="same", activation="relu")
+    layer.build((32, 32, 3), rng)
+    layer.params["W"] = layer.params["W"].astype(np.float64)
+    layer.params["b"] = rng.normal(size=16) * 0.1
+    layer.grads = {k: np.zeros_like(p) for k, p in layer.params.items()}
+    X = rng.normal(size=(4, 32, 32, 3))
+    dY_pooled = rng.normal(size=(4, 16, 16, 16))
+    Xp = np.pad(X, ((0, 0), (0, 1), (0, 1), (0, 0)))  # 'same' for a 2x2 kernel
+    windows = np.lib.stride_tricks.sliding_window_view(Xp, (2, 2), axis=(1, 2))
+    Z = np.einsum("nyxcuv,uvcf->nyxf", windows, layer.params["W"]) + layer.params["b"]
+    if fused:
+        runner = ConvPool(layer, MaxPooling2D(2))
+        runner.pool.build((32, 32, 16), None)
+        runner.forward(X, training=True)
+        runner.backward(dY_pooled)
+        # The pool routes dY to each 2x2 window's first maximum, through relu.
+        blocks = Z.reshape(4, 16, 2, 16, 2, 16).transpose(0, 1, 3, 5, 2, 4)
+        blocks = blocks.reshape(4, 16, 16, 16, 4)
+        first = blocks.argmax(axis=-1)
+        routed = np.zeros_like(blocks)
+        np.put_along_axis(
+            routed, first[..., None], (dY_pooled * (blocks.max(-1) > 0))[..., None], -1
+        )
+        dZ = routed.reshape(4, 16, 16, 16, 2, 2).transpose(0, 1, 4, 2, 5, 3)
+        dZ = dZ.reshape(4, 32, 32, 16)
+    else:
+        layer.forward(X, training=True)
+        dY = rng.normal(size=Z.shape)
+        layer.backward(dY)
+        dZ = dY * (Z > 0)
+    dW_ref = np.einsum("nyxcuv,nyxf->uvcf", windows, dZ)
+    np.testing.assert_allclose(layer.grads["W"], dW_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(layer.grads["b"], dZ.sum(axis=(0, 1, 2)), rtol=1e-10,
+                               atol=1e-10)  # fmt: skip
+
+
 @pytest.mark.parametrize("layer", [Conv2D(2, 2), MaxPooling2D(),
                                    GlobalAveragePooling2D()])  # fmt: skip
 def test_backward_without_forward_raises(layer):
@@ -569,8 +612,12 @@ def test_conv_scratch_size_counts_the_im2col_windows():
     "c, kernel, strides",
     # Window rows of 2*1*4 = 8 bytes up to 3*16*8 = 384 bytes: copied as opaque
     # items (<= 64 bytes) or as numbers.
-    [(1, (2, 2), (1, 1)), (3, (2, 3), (2, 1)), (4, (3, 2), (1, 2)),
-     (16, (3, 3), (1, 1))],  # fmt: skip
+    [
+        (1, (2, 2), (1, 1)),
+        (3, (2, 3), (2, 1)),
+        (4, (3, 2), (1, 2)),
+        (16, (3, 3), (1, 1)),
+    ],  # fmt: skip
 )
 def test_im2col_copies_every_window_into_its_row(c, kernel, strides, dtype):
     rng = np.random.default_rng(0)

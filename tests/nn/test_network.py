@@ -504,3 +504,28 @@ def test_replica_shares_the_weights_and_owns_its_gradients_and_state():
     np.testing.assert_array_equal(
         replica.layers[0].params["W"], flat_params[:12].reshape(2, 2, 1, 3)
     )
+
+
+@pytest.mark.parametrize("make, side_by_side", [(_mlp, False), (_cnn, True)],
+                         ids=["mlp", "cnn"])  # fmt: skip
+def test_auto_threads_compute_chunks_side_by_side_for_windowed_layers(
+    make, side_by_side, monkeypatch
+):
+    # n_threads="auto": chunks on threads (BLAS on one thread meanwhile) for a
+    # network with convolutions or pooling; BLAS's own threads for matrix
+    # products only. Either way the same result.
+    net = make(np.float32)
+    rows = net.predict_batch_size(dtype=np.float64)
+    X = np.random.default_rng(0).normal(size=(3 * rows, *net.input_shape_))
+    expected = net.predict(X)
+    limited = []
+    real = network_module.one_blas_thread
+
+    def spy():
+        limited.append(True)
+        return real()
+
+    monkeypatch.setattr(network_module, "blas_threads", lambda: 2)
+    monkeypatch.setattr(network_module, "one_blas_thread", spy)
+    np.testing.assert_array_equal(net.predict(X, n_threads="auto"), expected)
+    assert bool(limited) == side_by_side
