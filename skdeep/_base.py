@@ -441,8 +441,13 @@ class BaseNetwork(
                     schedule=schedule,
                     samples_seen=start.samples_seen,
                     estimator_name=type(self).__name__,
-                    # A partial_fit call is one step of a stream: no extra pass.
-                    measure_final=not incremental,
+                    # A partial_fit call is one step of a stream: no extra
+                    # pass. Restarts are compared by their measured losses.
+                    measure_final=(
+                        False
+                        if incremental
+                        else (True if n_restarts > 1 else "unless_bounded")
+                    ),
                 )
                 final_loss = result.final_loss
                 if n_restarts > 1:

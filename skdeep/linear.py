@@ -42,8 +42,13 @@ _ATTRIBUTES_DOC = """
         Training loss of every epoch.
     best_loss_ : float
         The monitored loss (validation loss with validation data, else the
-        training loss) of the weights the estimator holds, measured after
-        training on the whole set.
+        training loss) of the weights the estimator holds. With
+        ``n_restarts > 1``, or when the weights held are not the best epoch's,
+        it is measured on the whole set in inference mode after training, and
+        restarts are compared on it; otherwise it is the loss the best epoch
+        recorded (for mini-batches, the running mean of its batch losses, as
+        scikit-learn's ``best_loss_``; exact for the full batch and for
+        validation data).
     best_epoch_ : int or None
         The epoch whose weights the estimator holds.
     history_ : pandas.DataFrame

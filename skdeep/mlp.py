@@ -115,9 +115,13 @@ _ATTRIBUTES_DOC = """
         Training loss of every epoch.
     best_loss_ : float
         The monitored loss (validation loss with validation data, else the
-        training loss, penalties included) of the weights the estimator holds,
-        measured on the whole set in inference mode after training; restarts
-        are compared on it.
+        training loss, penalties included) of the weights the estimator holds. With
+        ``n_restarts > 1``, or when the weights held are not the best epoch's,
+        it is measured on the whole set in inference mode after training, and
+        restarts are compared on it; otherwise it is the loss the best epoch
+        recorded (for mini-batches, the running mean of its batch losses, as
+        scikit-learn's ``best_loss_``; exact for the full batch and for
+        validation data).
     validation_scores_ : list of float or None
         Validation score of every epoch with validation data, else None.
     history_ : pandas.DataFrame

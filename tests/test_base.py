@@ -1429,3 +1429,35 @@ def test_the_convnet_refuses_sparse_input_with_advice():
     assert not get_tags(ConvNetClassifier()).input_tags.sparse
     with pytest.raises(TypeError, match=r"sparse .*toarray\(\).*MLPNetClassifier"):
         ConvNetClassifier(max_iter=1).fit(X_sparse, y)
+
+
+@pytest.mark.parametrize(
+    "params, passes",
+    [
+        ({}, 0),  # one run, best weights held, outputs bounded: no pass
+        ({"n_restarts": 3}, 3),  # restarts are compared on measured losses
+        ({"restore_best_weights": False}, 1),  # weights held not the best's
+    ],
+)
+def test_the_final_pass_over_the_data_runs_only_when_needed(
+    params, passes, monkeypatch
+):
+    from skdeep.nn.trainer import Trainer
+
+    calls = []
+    evaluate = Trainer.evaluate
+
+    def counting(self, X, Y, sample_weight=None):
+        calls.append(X.shape[0])
+        return evaluate(self, X, Y, sample_weight)
+
+    monkeypatch.setattr(Trainer, "evaluate", counting)
+    X, y = load_iris(return_X_y=True)
+    clf = MLPNetClassifier(hidden_layer_sizes=(8,), batch_size=32, max_iter=5,
+                           random_state=0, **params)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert calls == [len(X)] * passes
+    if not passes:  # the best epoch's recorded loss
+        assert clf.best_loss_ == min(clf.loss_curve_)

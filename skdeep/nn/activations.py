@@ -188,6 +188,24 @@ def apply_activation(name, Z, overwrite=False):
     return ACTIVATIONS[name](Z)
 
 
+_BOUNDED_BY_ONE = ("step", "sigmoid", "logistic", "tanh", "softmax")
+
+# Pre-activations bounded by this are surely finite in float32 (max 3.4e38),
+# sums and differences of them included.
+SAFE_BOUND = 1e30
+
+
+def activation_bound(name, bound):
+    """A bound on ``|activation(Z)|`` given ``|Z| <= bound`` (see
+    :meth:`~skdeep.nn.layers.Layer.output_bound`); inf when ``bound`` is not
+    below :data:`SAFE_BOUND`, where ``Z`` itself might overflow."""
+    if not bound < SAFE_BOUND:  # NaN included
+        return np.inf
+    if name in _BOUNDED_BY_ONE:
+        return 1.0
+    return bound  # relu and the identity never grow a value
+
+
 def activation_backward(name, Z, Y, dY, buffer):
     """``dZ`` from ``dY`` through the activation ``name`` (``Y = apply_activation(Z)``).
 

@@ -24,7 +24,12 @@ from functools import partial
 
 import numpy as np
 
-from .activations import activation_backward, apply_activation, get_activation
+from .activations import (
+    activation_backward,
+    activation_bound,
+    apply_activation,
+    get_activation,
+)
 from .layers import Layer, check_positive_int
 
 # The pooling names, and the window kernels Conv2D does not call, are imported
@@ -64,6 +69,10 @@ class _SlidingWindowLayer(Layer):
     # The padding, normalised, or ValueError if the layer does not accept it:
     # LocallyConnected2D accepts 'valid' only.
     _accepted_padding = staticmethod(_check_padding)
+
+    # The axes of W that run over a window (output_bound): Conv2D's (kh, kw,
+    # c, filters) kernel; LocallyConnected2D overrides it.
+    _window_axes = (0, 1, 2)
 
     def __init__(
         self, filters, kernel_size, strides=1, padding="valid", activation=None
@@ -113,6 +122,16 @@ class _SlidingWindowLayer(Layer):
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._cache = None
         return output_shape
+
+    def output_bound(self, input_bound):
+        # Each output is a window's inputs (or padding zeros) times one
+        # filter's weights (or one position's, for LocallyConnected2D), plus
+        # a bias: at most the largest sum of |weights| over a filter's
+        # window, times input_bound, plus the largest |bias|.
+        W, b = self.params["W"], self.params["b"]
+        sums = np.abs(W).sum(axis=self._window_axes, dtype=np.float64)
+        bound = float(sums.max(initial=0.0) * input_bound + np.abs(b).max(initial=0.0))
+        return activation_bound(self.activation, bound)
 
     def scratch_size(self, input_shape):
         # Inference holds the im2col windows: kh*kw*c values per output pixel.

@@ -26,7 +26,12 @@ from functools import partial
 
 import numpy as np
 
-from .activations import activation_backward, apply_activation, get_activation
+from .activations import (
+    activation_backward,
+    activation_bound,
+    apply_activation,
+    get_activation,
+)
 
 
 class Layer:
@@ -77,6 +82,14 @@ class Layer:
     def output_shape(self, input_shape):
         """Output shape (no batch axis) for ``input_shape``; no side effects."""
         return tuple(input_shape)
+
+    def output_bound(self, input_bound):
+        """A bound on the magnitude of every inference output of this layer
+        when no input exceeds ``input_bound`` in magnitude, or None if the
+        layer cannot tell. Computed from the weights alone (in float64), it
+        lets a fit skip the pass over the data that would check the outputs
+        are finite (:func:`~skdeep.nn.training.run_epochs`)."""
+        return None
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         """Allocate weights for ``input_shape`` and return the output shape.
@@ -292,6 +305,13 @@ class Dense(Layer):
         _check_flat_shape(self, input_shape)
         return (self.units,)
 
+    def output_bound(self, input_bound):
+        # |sum_i W_ij x_i + b_j| <= sum_i |W_ij| * input_bound + |b_j|.
+        W, b = self.params["W"], self.params["b"]
+        columns = np.abs(W).sum(axis=0, dtype=np.float64)
+        bound = float((columns * input_bound + np.abs(b)).max(initial=0.0))
+        return activation_bound(self.activation, bound)
+
     def build(self, input_shape, rng, dtype=np.float32):
         output_shape = super().build(input_shape, rng, dtype)
         (n_features,) = self.input_shape_
@@ -406,6 +426,9 @@ class Activation(Layer):
     def get_config(self):
         return {"name": self.name}
 
+    def output_bound(self, input_bound):
+        return activation_bound(self.name, input_bound)
+
     def forward(self, X, training=False):
         Y = self._activation(X)
         if training:
@@ -464,6 +487,9 @@ class Dropout(Layer):
             )
         self.rate = float(rate)
 
+    def output_bound(self, input_bound):
+        return input_bound  # the identity at inference
+
     def get_config(self):
         return {"rate": self.rate}
 
@@ -518,6 +544,9 @@ class Flatten(Layer):
     >>> Flatten().forward(np.zeros((2, 5, 5, 3))).shape
     (2, 75)
     """
+
+    def output_bound(self, input_bound):
+        return input_bound
 
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)

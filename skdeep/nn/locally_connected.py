@@ -134,6 +134,7 @@ class LocallyConnected2D(_SlidingWindowLayer):
 
     _accepted_padding = staticmethod(_check_valid_padding)
     _valid_only = True
+    _window_axes = 1  # W is (positions, window, filters)
 
     def _weight_layout(self, output_shape):
         out_h, out_w, filters = output_shape

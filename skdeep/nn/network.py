@@ -23,6 +23,7 @@ import threading
 
 import numpy as np
 
+from .activations import SAFE_BOUND
 from .conv_pool import ConvPool
 from .layers import Activation, Dense, Dropout, Flatten, deepcopy_value
 from .parallel import blas_threads, one_blas_thread
@@ -403,6 +404,20 @@ class Sequential:
             shape = tuple(layer.output_shape(shape))
         rows = budget // (itemsize * largest) // 8 * 8
         return int(min(max(rows, PREDICT_MIN_ROWS), PREDICT_MAX_ROWS))
+
+    def output_bound(self, X):
+        """A bound on the magnitude of every inference output and every
+        intermediate value for the rows of ``X``, from the weights and the
+        largest ``|X|``; None if a layer cannot tell or a value might reach
+        :data:`~skdeep.nn.activations.SAFE_BOUND` (see
+        :meth:`~skdeep.nn.layers.Layer.output_bound`)."""
+        values = X.data if _is_sparse(X) else X
+        bound = float(max(values.max(initial=0.0), -values.min(initial=0.0)))
+        for layer in self.layers:
+            bound = layer.output_bound(bound)
+            if bound is None or not bound < SAFE_BOUND:
+                return None
+        return bound
 
     def multiply_adds(self):
         """Multiply-adds of one sample's forward pass, roughly (the sum of the

@@ -167,6 +167,9 @@ class MaxPooling2D(Layer):
             "padding": self.padding,
         }
 
+    def output_bound(self, input_bound):
+        return input_bound  # a maximum or a mean of the inputs
+
     def output_shape(self, input_shape):
         out_h, out_w = _window_output_size(
             self, input_shape, self.pool_size, self.strides, self.padding, "pool size"
@@ -259,6 +262,9 @@ class GlobalAveragePooling2D(Layer):
     >>> gap.forward(np.arange(12.0).reshape(1, 2, 2, 3))
     array([[4.5, 5.5, 6.5]])
     """
+
+    def output_bound(self, input_bound):
+        return input_bound  # a maximum or a mean of the inputs
 
     def output_shape(self, input_shape):
         input_shape = _check_image_shape(self, input_shape)

@@ -344,13 +344,19 @@ def run_epochs(
         Rows seen by earlier epochs (for the 'invscaling' schedule).
     estimator_name : str
         Named in warnings.
-    measure_final : bool
+    measure_final : bool or "unless_bounded"
         Measure the monitored loss of the weights kept, on the whole validation
         (or training) set in inference mode (``RunResult.final_loss``). With
         mini-batches an epoch's loss is a running mean, so the weights it ends
         with were never measured: if they give non-finite outputs, the initial
         weights are restored with a :class:`DivergenceWarning`. Without it,
-        ``final_loss`` is the best monitored loss.
+        ``final_loss`` is the best monitored loss. "unless_bounded" skips the
+        pass when the weights alone prove every output finite
+        (:meth:`~skdeep.nn.network.Sequential.output_bound` of that data
+        below :data:`~skdeep.nn.activations.SAFE_BOUND`) and the weights held
+        are the best epoch's (``restore_best``): a single run needs the pass
+        for that check only (notes' CNN on 2,048 images: 0.1-0.16 s a fit),
+        where restarts compare their measured losses.
 
     Returns
     -------
@@ -434,8 +440,13 @@ def run_epochs(
         else:
             kept_epoch = history[-1]["epoch"] if n_epochs else None
     final_loss, unusable = None, False
+    data = train if validation is None else validation
+    if measure_final == "unless_bounded":
+        # Unless the weights held are the best epoch's (restore_best), the
+        # best monitored loss is not theirs: measured then.
+        bound = getattr(network, "output_bound", None)
+        measure_final = not restore_best or bound is None or bound(data[0]) is None
     if measure_final:
-        data = train if validation is None else validation
         final_loss = _measure(trainer, data)
         if not math.isfinite(final_loss) and kept_epoch is not None:
             # Mini-batch epochs record a running loss: the weights an epoch

@@ -529,3 +529,46 @@ def test_auto_threads_compute_chunks_side_by_side_for_windowed_layers(
     monkeypatch.setattr(network_module, "one_blas_thread", spy)
     np.testing.assert_array_equal(net.predict(X, n_threads="auto"), expected)
     assert bool(limited) == side_by_side
+
+
+def _bounded_networks():
+    from skdeep.nn.layers import Activation, Flatten
+    from skdeep.nn.locally_connected import LocallyConnected2D
+
+    return [
+        ([Dense(6, activation="relu"), Dense(4, activation="tanh"), Dense(3)], (5,)),
+        ([Dense(6), Activation("softmax"), Dense(2, activation="sigmoid")], (5,)),
+        ([Conv2D(4, 3, padding="same", activation="relu"), MaxPooling2D(2),
+          LocallyConnected2D(3, 2), Flatten(), Dropout(0.5), Dense(2)], (8, 8, 2)),
+        ([Conv2D(3, 2, strides=2), GlobalAveragePooling2D(), Dense(2)], (6, 6, 1)),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_output_bound_bounds_every_output(k):
+    # The bound a fit relies on to skip its final pass (run_epochs): no output
+    # may exceed it, for inputs as large as the bound assumes. Biases and
+    # weights are random (not the zero biases of a fresh layer), and the
+    # inputs' signs follow the weights' where they can, to come close to it.
+    layers, shape = _bounded_networks()[k]
+    rng = np.random.default_rng(k)
+    net = Sequential(layers, dtype=np.float64)
+    net.build(shape, rng)
+    for layer in net.layers:
+        for p in layer.params.values():
+            p[...] = rng.normal(size=p.shape) * 3
+    X = rng.choice([-2.0, 2.0], size=(200, *shape))
+    bound = net.output_bound(X)
+    assert np.abs(net.predict(X)).max() <= bound
+    if k == 0:  # a single Dense is tight: inputs of the weights' signs reach it
+        single = Sequential([Dense(1)], dtype=np.float64)
+        single.build((5,), rng)
+        W, b = single.layers[0].params["W"], single.layers[0].params["b"]
+        b[...] = 0.5
+        x = 2.0 * np.sign(W[:, 0])[None]
+        assert single.output_bound(x) == pytest.approx(single.predict(x)[0, 0])
+    # Weights so large that a value might overflow float32: no bound.
+    for layer in net.layers:
+        for p in layer.params.values():
+            p *= 1e31
+    assert net.output_bound(X) is None

@@ -355,3 +355,45 @@ def test_kept_weights_that_give_infinite_outputs_fall_back_to_the_initial_ones()
         )
     assert result.best_epoch is None and result.final_loss == 5.0
     assert all(np.all(w == 0) for w in trainer.network.get_weights()[1:])
+
+
+class CountingEvaluations(ScriptedTrainer):
+    """Epoch k sets every weight to ``scale * k``; counts evaluate calls."""
+
+    def __init__(self, losses, scale):
+        super().__init__(losses)
+        self.scale, self.evaluations = scale, 0
+
+    def train_epoch(self, X, Y, sample_weight=None):
+        loss = super().train_epoch(X, Y, sample_weight)
+        for layer in self.network.layers:
+            for p in layer.params.values():
+                p *= self.scale
+        return loss
+
+    def evaluate(self, X, Y, sample_weight=None):
+        self.evaluations += 1
+        finite = self.network.layers[0].params["b"][0] < 1e30
+        return (2.0 if finite else math.inf), np.zeros((len(X), 1))
+
+
+def test_a_single_run_skips_the_final_pass_when_the_weights_bound_the_outputs():
+    # measure_final="unless_bounded": weights that prove every output finite
+    # need no pass over the data; the final loss is then the best monitored one.
+    trainer = CountingEvaluations([3.0, 1.0], scale=1.0)
+    result = run_epochs(trainer, DATA, max_iter=2, stopper=EarlyStopping(5, 0),
+                        history=[], measure_final="unless_bounded")  # fmt: skip
+    assert trainer.evaluations == 0
+    assert result.final_loss == 1.0 and result.best_epoch == 2
+
+
+def test_weights_too_large_to_bound_the_outputs_are_measured_and_dropped():
+    # Finite weights of 1e35 might give infinite outputs: the final pass runs,
+    # finds them, and the initial weights come back with a warning.
+    trainer = CountingEvaluations([3.0, 1.0], scale=1e35)
+    with pytest.warns(DivergenceWarning, match="infinite or NaN outputs.*initial"):
+        result = run_epochs(trainer, DATA, max_iter=2, stopper=EarlyStopping(5, 0),
+                            history=[], measure_final="unless_bounded")  # fmt: skip
+    assert trainer.evaluations == 2  # the kept weights, then the initial ones
+    assert result.best_epoch is None and result.final_loss == 2.0
+    assert np.all(trainer.network.layers[0].params["b"] == 0)  # initial bias
