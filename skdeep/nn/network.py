@@ -276,9 +276,11 @@ class Sequential:
         ``batch_size`` rows, whatever ``n_samples``: the chunk, and for each
         layer its output and temporaries (for ``Conv2D`` the padded images and
         the im2col windows), at most ``batch_size * sum(layer.scratch_size) *
-        3`` values of ``dtype``: 0.5 MiB for a (256, 128) MLP in chunks of 256
-        rows, 22 MiB for the notes' CNN in chunks of 64 images. ``X`` is never
-        copied whole. The buffers are reused for every chunk of a call
+        3`` values of the dtype computed in: 0.5 MiB for a (256, 128) MLP in
+        chunks of 256 rows, 22 MiB for the notes' CNN in chunks of 64 images
+        (float32; in float64 the chunks have half the rows, the same bytes).
+        float64 rows through a float32 network add, per thread, a float64
+        copy of each ``Dense`` layer's weights. ``X`` is never copied whole. The buffers are reused for every chunk of a call
         and kept for the next call (:meth:`release_buffers` drops them);
         concurrent calls use separate buffers, so ``predict`` is thread-safe.
         """
