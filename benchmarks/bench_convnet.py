@@ -17,7 +17,8 @@ Each measurement runs in a fresh subprocess, so its peak resident memory
 (``ru_maxrss``) is its own; the frameworks alternate for ``--repeats`` rounds
 (5 by default, at least 3) and the median of each figure is reported, which
 evens out a busy machine: on a shared 2-vCPU VM one round's training ratio
-ranged from 0.85x to 1.64x within a single run. Printed, each with the ratio skdeep / PyTorch:
+ranged from 0.85x to 1.64x within a single run. Printed, each with the ratio
+skdeep / PyTorch:
 
 - training time per epoch (wall clock, and process CPU time: the steadier of
   the two on a shared machine),

@@ -280,9 +280,10 @@ class Sequential:
         chunks of 256 rows, 22 MiB for the notes' CNN in chunks of 64 images
         (float32; in float64 the chunks have half the rows, the same bytes).
         float64 rows through a float32 network add, per thread, a float64
-        copy of each ``Dense`` layer's weights. ``X`` is never copied whole. The buffers are reused for every chunk of a call
-        and kept for the next call (:meth:`release_buffers` drops them);
-        concurrent calls use separate buffers, so ``predict`` is thread-safe.
+        copy of each ``Dense`` layer's weights. ``X`` is never copied whole.
+        The buffers are reused for every chunk of a call and kept for the next
+        call (:meth:`release_buffers` drops them); concurrent calls use
+        separate buffers, so ``predict`` is thread-safe.
         """
         if _is_sparse(X):
             X = X.tocsr()  # row slices of CSR are cheap

@@ -60,6 +60,7 @@ from functools import partial
 
 import numpy as np
 
+from .activations import relu_into
 from .parallel import PartThreads, blas_threads
 
 # The split rule (see the module docstring): constants, never the number of
@@ -228,8 +229,11 @@ class Trainer:
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.alpha = alpha
-        self.l1 = l1
+        # Python floats: numpy applies them to float32 arrays in float32,
+        # where a numpy float64 (a search's sampled value) would convert
+        # every value of every pass.
+        self.alpha = float(alpha)
+        self.l1 = float(l1)
         self.max_norm = max_norm
         self.clipnorm = clipnorm
         self.augment = augment
@@ -340,7 +344,7 @@ class Trainer:
         for W, where, scratch in zip(self._weights, self._weight_slices, self._scratch):
             np.abs(W, out=scratch)
             scratch -= scale if np.ndim(scale) == 0 else scale[where].reshape(W.shape)
-            np.maximum(scratch, 0, out=scratch)
+            relu_into(scratch, scratch)
             np.copysign(scratch, W, out=W)
 
     def _constrain_max_norm(self):
