@@ -229,3 +229,25 @@ def test_a_state_saved_before_lanes_existed_still_steps():
     reference.step([p_ref], [g])
     old.step([p_old], [g], run=lambda tasks: [task() for task in tasks])
     np.testing.assert_array_equal(p_old, p_ref)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lr: SGD(learning_rate=lr, momentum=0.9),
+    lambda lr: Adam(learning_rate=lr),
+    lambda lr: RMSProp(learning_rate=lr),
+])  # fmt: skip
+def test_a_numpy_float64_hyperparameter_updates_float32_weights_as_a_float_does(make):
+    # A search samples numpy float64 values (scipy.stats.loguniform). The
+    # update of float32 weights must not depend on the value's type: numpy
+    # would compute a float32 array times a numpy float64 in float64 (and
+    # round back), times a Python float in float32.
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=1000).astype(np.float32)
+    grads = [rng.normal(size=1000).astype(np.float32) for _ in range(3)]
+    results = []
+    for lr in (0.0123, np.float64(0.0123)):
+        w, optimizer = w0.copy(), make(lr)
+        for g in grads:
+            optimizer.step([w], [g])
+        results.append(w)
+    np.testing.assert_array_equal(results[0], results[1])
