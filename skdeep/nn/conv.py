@@ -266,8 +266,13 @@ class Conv2D(_SlidingWindowLayer):
         (top, bottom), (left, right) = pads
         padded_shape = (n, h + top + bottom, w + left + right, c)
         padded = padded_shape != X.shape
-        Xp = pad_images(X, pads, out=self._buffer("Xp", padded_shape, dtype, workspace)
-                        if padded else None)  # fmt: skip
+        if padded:
+            # The border of the kept buffer is written once, when allocated:
+            # only the interior changes from batch to batch.
+            Xp = self._buffer("Xp", padded_shape, dtype, workspace, init=_fill_zeros)
+            crop(Xp, pads)[...] = X
+        else:
+            Xp = np.ascontiguousarray(X)
         stride_n, stride_h, stride_w, _ = Xp.strides
         if pool is None:
             grid = (n, out_h, out_w)
@@ -397,6 +402,10 @@ class Conv2D(_SlidingWindowLayer):
 # OpenBLAS's threading threshold (2**18 for a GEMM).
 _SMALL_GRADIENT = 512
 _CHUNK_MULTIPLY_ADDS = 2**18
+
+
+def _fill_zeros(array):
+    array.fill(0)
 
 
 def _ones_in_last_column(cols):

@@ -123,15 +123,17 @@ class ConvPool:
         n, out_h2, out_w2, filters = P.shape
         ph, pw = self.pool.pool_size
         n_offsets = ph * pw
-        # The part of dP not routed yet, through the activation first.
-        remaining = conv._buffer("remaining", (n, out_h2 * out_w2 * filters), dP.dtype)
+        dZ = conv._buffer("dZ", Z.shape, dP.dtype)
+        blocks, dblocks = Z.reshape(n, n_offsets, -1), dZ.reshape(n, n_offsets, -1)
+        # The part of dP not routed yet, through the activation first. It is
+        # kept in the last offset's block, which takes what remains at the
+        # end: no copy.
+        remaining = dblocks[:, n_offsets - 1]
         if conv.activation == "relu":
             np.greater(P.reshape(n, -1), 0, out=remaining)
             remaining *= dP.reshape(n, -1)
         else:
             np.copyto(remaining, dP.reshape(n, -1))
-        dZ = conv._buffer("dZ", Z.shape, dP.dtype)
-        blocks, dblocks = Z.reshape(n, n_offsets, -1), dZ.reshape(n, n_offsets, -1)
         # A mask of 0.0 / 1.0, not booleans: np.equal writes booleans faster,
         # but the product with a boolean mask converts every value (first
         # layer of the notes' CNN, batch 32: 229 us for the routing, against
@@ -144,7 +146,6 @@ class ConvPool:
             np.equal(blocks[:, k], flat, out=hit)
             np.multiply(remaining, hit, out=dblocks[:, k])
             remaining -= dblocks[:, k]
-        dblocks[:, n_offsets - 1] = remaining
         if conv.trainable:
             conv._weight_gradients(cols, dZ)
         if not conv.needs_input_grad:
