@@ -83,11 +83,15 @@ def _data(n_samples, seed=0):
     return X, y
 
 
-def _blas_threads():
+def _blas_info():
     from threadpoolctl import threadpool_info
 
     blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
-    return blas[0]["num_threads"] if blas else 1
+    return blas[0] if blas else {}
+
+
+def _blas_threads():
+    return _blas_info().get("num_threads", 1)
 
 
 def _timed(function):
@@ -416,7 +420,9 @@ def main(argv=None):
         f"Notes' CNN, {args.n_samples} random 32x32x3 images, {args.epochs} "
         f"epoch(s), batch 32, RMSProp; inference on {N_TEST} images; {threads} "
         f"thread(s) per side; median of {args.repeats} alternating round(s), "
-        f"each side in a fresh process; load average before: "
+        f"each side in a fresh process; numpy's BLAS: "
+        f"{_blas_info().get('internal_api', '?')} with its "
+        f"{_blas_info().get('architecture', '?')} kernels; load average before: "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}."
     )
     results = {"skdeep": [], "torch": []}

@@ -161,7 +161,8 @@ def main(argv=None):
         print(
             f"X {X.shape} {X.dtype}, hidden {HIDDEN}, adam, batch 200, "
             f"{SETTINGS['max_iter']} epochs; BLAS "
-            f"{blas[0]['internal_api'] if blas else '?'} x"
+            f"{blas[0]['internal_api'] if blas else '?'} "
+            f"({blas[0].get('architecture', '?') if blas else '?'} kernels) x"
             f"{blas[0]['num_threads'] if blas else '?'} threads; median of "
             f"{args.repeats} alternating round(s); load average before: "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}."
