@@ -290,21 +290,19 @@ class Conv2D(_SlidingWindowLayer):
                    stride_h * sh * ph, stride_w * sw * pw)  # fmt: skip
         return grid, origins
 
-    def _pre_activation(self, X, workspace, pool=None):
+    def _pre_activation(self, X, workspace):
         """``Z = conv(X, W) + b`` as one GEMM, in buffers of the training run
         (``workspace=None``) or of ``workspace``.
 
-        Returns ``Z`` (one row per output pixel, one column per filter), the
-        windows with their column of ones, the padded shape and the padding.
-        The rows follow :meth:`_window_grid`: the output pixels, or with
-        ``pool`` (for :class:`~skdeep.nn.conv_pool.ConvPool`) the pixels
-        grouped by their offset in their pooling window.
+        Returns ``Z`` (one row per output pixel ``(n, out_h, out_w)``, one
+        column per filter), the windows with their column of ones, the padded
+        shape and the padding.
         """
         Xp, padded_shape, pads = self._padded(X, workspace)
         dtype = Xp.dtype
         out_h, out_w, filters = self.output_shape(X.shape[1:])
         kh, kw = self.kernel_size
-        grid, origins = self._window_grid(Xp, (out_h, out_w), pool)
+        grid, origins = self._window_grid(Xp, (out_h, out_w))
         n_rows, n_cols = int(np.prod(grid)), kh * kw * X.shape[3]
         # The windows and a column of ones, against W with b as its last row:
         # one GEMM adds the bias, and in backward the same product of the
@@ -318,18 +316,22 @@ class Conv2D(_SlidingWindowLayer):
         np.matmul(cols, Wb, out=Z)
         return Z, cols, padded_shape, pads
 
-    def _pooled_pre_activation(self, X, workspace, pool):
-        """Inference: the maximum of ``conv(X, W) + b`` over each ``pool``
-        window (``(n, out_h // ph, out_w // pw, filters)``), one window offset
-        at a time.
+    def _pooled_pre_activation(self, X, workspace, pool, keep=False):
+        """The maximum of ``conv(X, W) + b`` over each ``pool`` window, one
+        window offset at a time: ``(pooled, Z, cols, padded_shape, pads)``,
+        ``pooled`` of shape ``(n, out_h // ph, out_w // pw, filters)``.
 
         Each offset's windows, its GEMM and its share of the maximum take a
-        quarter (for 2x2 pooling) of the arrays of :meth:`_pre_activation`, so
-        they stay in cache from one step to the next, and the convolution's
-        whole output never exists (notes' CNN, first layer, 64 images: 1 MiB
-        per offset, against 4 MiB).
+        quarter (for 2x2 pooling) of the arrays of one GEMM over every window, so
+        they stay in cache from one step to the next. For inference
+        (``keep=False``) the offsets take turns in the same quarter-sized
+        buffers and the convolution's whole output never exists (notes' CNN,
+        first layer, 64 images: 1 MiB per offset, against 4 MiB); ``Z`` and
+        ``cols`` are then those of the last offset. Training (``keep=True``)
+        keeps every offset's windows and outputs for backward, one block of
+        rows per offset (see :meth:`_window_grid`).
         """
-        Xp, _, _ = self._padded(X, workspace)
+        Xp, padded_shape, pads = self._padded(X, workspace)
         dtype = Xp.dtype
         out_h, out_w, filters = self.output_shape(X.shape[1:])
         ph, pw = pool
@@ -337,23 +339,29 @@ class Conv2D(_SlidingWindowLayer):
         grid, origins = grid[2:], origins[2:]  # of the windows of one offset
         sh, sw = self.strides
         n_rows, n_cols = int(np.prod(grid)), int(np.prod(self.params["W"].shape[:3]))
-        cols = self._buffer("cols", (n_rows, n_cols + 1), dtype, workspace,
+        n_kept = ph * pw if keep else 1
+        cols = self._buffer("cols", (n_kept * n_rows, n_cols + 1), dtype, workspace,
                             init=_ones_in_last_column)  # fmt: skip
+        Z = self._buffer("Z", (n_kept * n_rows, filters), dtype, workspace)
         Wb = self._folded_weights(dtype, workspace)
         pooled = self._buffer("pooled", (*grid, filters), dtype, workspace)
         flat = pooled.reshape(n_rows, filters)
-        Z = self._buffer("Z", (n_rows, filters), dtype, workspace)
         for k, (py, px) in enumerate(np.ndindex(ph, pw)):
+            rows = slice(k * n_rows, (k + 1) * n_rows) if keep else slice(None)
             # The windows of offset (py, px) start py rows and px columns of
             # windows further in: the grid of a view of Xp that begins there.
             shifted = Xp[:, py * sh :, px * sw :]
-            _gather_windows(shifted, self.kernel_size, grid, origins, cols[:, :n_cols])
-            if k == 0:
+            _gather_windows(shifted, self.kernel_size, grid, origins,
+                            cols[rows, :n_cols])  # fmt: skip
+            if k == 0 and not keep:
                 np.matmul(cols, Wb, out=flat)
-            else:
-                np.matmul(cols, Wb, out=Z)
-                np.maximum(flat, Z, out=flat)
-        return pooled
+                continue
+            np.matmul(cols[rows], Wb, out=Z[rows])
+            if keep and k == 1:
+                np.maximum(Z[:n_rows], Z[rows], out=flat)
+            elif k:
+                np.maximum(flat, Z[rows], out=flat)
+        return pooled, Z, cols, padded_shape, pads
 
     def _weight_gradients(self, cols, dZ):
         """``[dW; db] = [cols, 1].T @ dZ``: the column of ones sums dZ's rows."""

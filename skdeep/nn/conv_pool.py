@@ -5,7 +5,7 @@ step (``Sequential`` plans it whenever it can): the same result in fewer,
 longer passes over the data. It is not a layer: the two layers keep their
 weights, configuration and gradients, and a network plans its pairs again on
 use rather than saving them. It drives the convolution through the private
-steps ``Conv2D`` has for it (``_pre_activation`` with ``pool``,
+steps ``Conv2D`` has for it (``_pooled_pre_activation``,
 ``_weight_gradients``, ``_input_gradient``).
 """
 
@@ -29,18 +29,16 @@ class ConvPool:
     :meth:`fusable` allows it. The layers keep their weights, configuration
     and gradients; only the order of the work changes, not its result:
 
-    - The im2col rows are grouped by offset in the pooling window
-      (:meth:`Conv2D._pre_activation` with ``pool``): for 2x2 pooling, the
-      GEMM output is four blocks, the top-left pixels of every window, then
-      the top-right ones, and so on. The pooling is then the element-wise
-      maximum of the blocks, whole contiguous arrays, where
+    - The convolution goes one offset in the pooling window at a time
+      (:meth:`Conv2D._pooled_pre_activation`): for 2x2 pooling, the windows
+      and GEMM of the top-left pixels of every pooling window, then of the
+      top-right ones, and so on, each followed by its share of the maximum:
+      the element-wise maximum of whole contiguous blocks, where
       :class:`MaxPooling2D` steps through the image's pixels ``c`` values at
-      a time. Pixels a 'valid' pooling drops are never computed.
-    - Inference goes one offset at a time
-      (:meth:`Conv2D._pooled_pre_activation`): that offset's windows, its
-      GEMM and its share of the maximum, in arrays a quarter of the size that
-      stay in cache, and the convolution's whole output never exists (notes'
-      CNN, 64 images, one thread: the first pair 0.82 ms against 1.5 ms).
+      a time, in arrays a quarter of the size that stay in cache. Pixels a
+      'valid' pooling drops are never computed. Inference keeps no block: the
+      convolution's whole output never exists (notes' CNN, 64 images, one
+      thread: the first pair 0.82 ms against 1.5 ms).
     - The activation (relu or none) is applied after the pooling, to a
       quarter of the values: max pooling commutes with it exactly.
     - Backward routes each gradient to the first maximum in row-major window
@@ -83,33 +81,16 @@ class ConvPool:
     def trainable(self):
         return self.conv.trainable
 
-    def _pooled(self, X):
-        """Training: the pre-activation maxima (n, out_h // ph, out_w // pw,
-        filters), and what backward needs."""
-        conv = self.conv
-        ph, pw = self.pool.pool_size
-        Z, cols, padded_shape, pads = conv._pre_activation(X, None, (ph, pw))
-        n, filters = X.shape[0], Z.shape[1]
-        out_h, out_w, _ = conv.output_shape(X.shape[1:])
-        pooled_shape = (n, out_h // ph, out_w // pw, filters)
-        # (window offset, pixels of the pooled maps * filters): one
-        # contiguous block per offset.
-        blocks = Z.reshape(ph * pw, -1)
-        Pz = conv._buffer("pooled", pooled_shape, Z.dtype)
-        flat = Pz.reshape(-1)
-        np.maximum(blocks[0], blocks[1], out=flat)
-        for k in range(2, ph * pw):
-            np.maximum(flat, blocks[k], out=flat)
-        return Pz, Z, cols, padded_shape, pads
-
     def infer(self, X, workspace):
-        Pz = self.conv._pooled_pre_activation(X, workspace, self.pool.pool_size)
+        Pz = self.conv._pooled_pre_activation(X, workspace, self.pool.pool_size)[0]
         return apply_activation(self.conv.activation, Pz, overwrite=True)
 
     def forward(self, X, training=True):
         if not training:
             return self.infer(X, {})
-        Pz, Z, cols, padded_shape, pads = self._pooled(X)
+        Pz, Z, cols, padded_shape, pads = self.conv._pooled_pre_activation(
+            X, None, self.pool.pool_size, keep=True
+        )
         P = Pz
         if self.conv.activation == "relu":
             P = self.conv._buffer("pooled_relu", Pz.shape, Pz.dtype)
