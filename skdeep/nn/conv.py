@@ -20,6 +20,7 @@ own modules: pickles and skops files of fitted networks saved before then name
 and load only while those names resolve here.
 """
 
+import math
 from functools import partial
 
 import numpy as np
@@ -265,7 +266,7 @@ class Conv2D(_SlidingWindowLayer):
     def _folded_weights(self, dtype, workspace):
         """``W.reshape(kh * kw * c, filters)`` with ``b`` as its last row."""
         W, b = self.params["W"], self.params["b"]
-        n_cols, filters = int(np.prod(W.shape[:3])), W.shape[3]
+        n_cols, filters = math.prod(W.shape[:3]), W.shape[3]
         Wb = self._buffer("Wb", (n_cols + 1, filters), dtype, workspace)
         Wb[:n_cols] = W.reshape(n_cols, filters)
         Wb[n_cols] = b
@@ -303,7 +304,7 @@ class Conv2D(_SlidingWindowLayer):
         out_h, out_w, filters = self.output_shape(X.shape[1:])
         kh, kw = self.kernel_size
         grid, origins = self._window_grid(Xp, (out_h, out_w))
-        n_rows, n_cols = int(np.prod(grid)), kh * kw * X.shape[3]
+        n_rows, n_cols = math.prod(grid), kh * kw * X.shape[3]
         # The windows and a column of ones, against W with b as its last row:
         # one GEMM adds the bias, and in backward the same product of the
         # windows with dZ gives dW and db together.
@@ -338,7 +339,7 @@ class Conv2D(_SlidingWindowLayer):
         grid, origins = self._window_grid(Xp, (out_h, out_w), pool)
         grid, origins = grid[2:], origins[2:]  # of the windows of one offset
         sh, sw = self.strides
-        n_rows, n_cols = int(np.prod(grid)), int(np.prod(self.params["W"].shape[:3]))
+        n_rows, n_cols = math.prod(grid), math.prod(self.params["W"].shape[:3])
         n_kept = ph * pw if keep else 1
         cols = self._buffer("cols", (n_kept * n_rows, n_cols + 1), dtype, workspace,
                             init=_ones_in_last_column)  # fmt: skip
@@ -416,7 +417,7 @@ class Conv2D(_SlidingWindowLayer):
         if self.strides == (1, 1):
             return self._input_gradient_by_offsets(dZ, padded_shape, pads)
         # dcols = dZ @ W.T, then fold the windows back onto the padded image.
-        n_cols = int(np.prod(self.params["W"].shape[:3]))
+        n_cols = math.prod(self.params["W"].shape[:3])
         dcols = self._buffer("dcols", (dZ.shape[0], n_cols), dZ.dtype)
         np.matmul(dZ, self.params["W"].reshape(n_cols, -1).T, out=dcols)
         dXp = self._buffer("dXp", padded_shape, dZ.dtype)

@@ -18,6 +18,8 @@ Everything here is a function of arrays and sizes, with no layer state:
   errors alike.
 """
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -198,7 +200,7 @@ def _gather_windows(Xp, kernel_size, grid_shape, grid_strides, out):
     row_stride, item = out.strides
     # Byte strides of out's rows along the grid axes (C order of grid_shape).
     row_strides = tuple(
-        row_stride * int(np.prod(grid_shape[axis + 1 :]))
+        row_stride * math.prod(grid_shape[axis + 1 :])
         for axis in range(len(grid_shape))
     )
     stride_h, stride_c = Xp.strides[1], Xp.strides[3]
