@@ -192,8 +192,10 @@ def _gather_windows(Xp, kernel_size, grid_shape, grid_strides, out):
     ``grid_strides`` are the byte strides in ``Xp`` of the window origin along
     each axis of ``grid_shape``; the rows of ``out`` follow the grid in C
     order. :func:`im2col` uses the grid of output pixels ``(n, out_h,
-    out_w)``; :class:`~skdeep.nn.conv_pool.ConvPool` a grid that groups the
-    pixels by pooling window offset.
+    out_w)``; ``Conv2D._pooled_pre_activation`` (for
+    :class:`~skdeep.nn.conv_pool.ConvPool`) the pixels at one offset of every
+    pooling window, from a view of ``Xp`` that starts at that offset. ``Xp``
+    may be such a view: only its strides and its first element are used.
     """
     kh, kw = kernel_size
     c = Xp.shape[3]
