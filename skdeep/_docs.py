@@ -147,6 +147,19 @@ PARAMETERS = {
 }
 
 
+BEST_LOSS_DOC = """    best_loss_ : float
+        The monitored loss (validation loss with validation data, else the
+        training loss, penalties included) of the weights the estimator holds.
+        With ``n_restarts > 1``, or when the weights held are not the best
+        epoch's, it is measured on the whole set in inference mode after
+        training, and restarts are compared on it; otherwise it is the loss the
+        best epoch recorded (for mini-batches, the running mean of its batch
+        losses, as scikit-learn's ``best_loss_``; exact for the full batch and
+        for validation data).
+"""
+"""The ``best_loss_`` entry of the engine's estimators' Attributes."""
+
+
 def _default_repr(value):
     if isinstance(value, type) and issubclass(value, np.generic):
         return f"np.{value.__name__}"
@@ -187,4 +200,4 @@ def document(estimator_class, names, overrides=None):
     return estimator_class
 
 
-__all__ = ["PARAMETERS", "document", "parameters_doc"]
+__all__ = ["BEST_LOSS_DOC", "PARAMETERS", "document", "parameters_doc"]

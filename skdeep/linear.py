@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import CORE_CONSTRAINTS, BaseNetwork
-from ._docs import document
+from ._docs import BEST_LOSS_DOC, document
 from ._outputs import NetworkClassifierMixin
 from .nn.layers import Dense
 from .nn.perceptron import PerceptronTrainer
@@ -26,7 +26,8 @@ from .utils._sklearn_compat import Interval
 # learning_rate * x, dominate the start.
 _PERCEPTRON_INIT_SCALE = 0.01
 
-_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = (
+    """
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
@@ -40,16 +41,9 @@ _ATTRIBUTES_DOC = """
         Number of epochs run since the weights were initialised.
     loss_curve_ : list of float
         Training loss of every epoch.
-    best_loss_ : float
-        The monitored loss (validation loss with validation data, else the
-        training loss) of the weights the estimator holds. With
-        ``n_restarts > 1``, or when the weights held are not the best epoch's,
-        it is measured on the whole set in inference mode after training, and
-        restarts are compared on it; otherwise it is the loss the best epoch
-        recorded (for mini-batches, the running mean of its batch losses, as
-        scikit-learn's ``best_loss_``; exact for the full batch and for
-        validation data).
-    best_epoch_ : int or None
+"""
+    + BEST_LOSS_DOC
+    + """    best_epoch_ : int or None
         The epoch whose weights the estimator holds.
     history_ : pandas.DataFrame
         One row per epoch: loss, score (training accuracy), val_loss,
@@ -59,6 +53,7 @@ _ATTRIBUTES_DOC = """
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during `fit`; only when X has string column names.
 """
+)
 
 
 class _LinearModelMixin:

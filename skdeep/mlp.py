@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNetwork
-from ._docs import document
+from ._docs import BEST_LOSS_DOC, document
 from ._outputs import NetworkClassifierMixin, NetworkRegressorMixin
 from .nn.layers import Dense, Dropout
 from .utils._sklearn_compat import Interval, StrOptions
@@ -94,7 +94,8 @@ _PARAMETERS = [
     "verbose",
 ]
 
-_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = (
+    """
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -113,16 +114,9 @@ _ATTRIBUTES_DOC = """
         Training loss of the last epoch.
     loss_curve_ : list of float
         Training loss of every epoch.
-    best_loss_ : float
-        The monitored loss (validation loss with validation data, else the
-        training loss, penalties included) of the weights the estimator holds. With
-        ``n_restarts > 1``, or when the weights held are not the best epoch's,
-        it is measured on the whole set in inference mode after training, and
-        restarts are compared on it; otherwise it is the loss the best epoch
-        recorded (for mini-batches, the running mean of its batch losses, as
-        scikit-learn's ``best_loss_``; exact for the full batch and for
-        validation data).
-    validation_scores_ : list of float or None
+"""
+    + BEST_LOSS_DOC
+    + """    validation_scores_ : list of float or None
         Validation score of every epoch with validation data, else None.
     history_ : pandas.DataFrame
         One row per epoch (index ``epoch``): loss, score, val_loss, val_score,
@@ -135,6 +129,7 @@ _ATTRIBUTES_DOC = """
     out_activation_ : str
         Activation that turns the logits into predictions.
 """
+)
 
 
 class MLPNetClassifier(_MLPLayersMixin, NetworkClassifierMixin, BaseNetwork):

@@ -1,5 +1,5 @@
-"""Small pieces shared by the engine's tests (tests/nn): a one-unit linear
-network and an SGD that counts its steps."""
+"""Small pieces shared by the engine's tests: a one-unit linear network, an
+SGD that counts its steps, and ``sklearn.callback`` callbacks."""
 
 import numpy as np
 
@@ -23,12 +23,9 @@ class CountingSGD(SGD):
         super().step(params, grads, **kwargs)
 
 
-class RecordRestarts:
-    """A ``sklearn.callback`` callback keeping the model each restart ended with
-    (its ``fitted_estimator``, a copy ready to predict)."""
-
-    def __init__(self):
-        self.models = []
+class Callback:
+    """A ``sklearn.callback`` callback that does nothing: subclasses override
+    the hooks they use."""
 
     def setup(self, estimator, context):
         pass
@@ -36,8 +33,19 @@ class RecordRestarts:
     def teardown(self, estimator, context):
         pass
 
-    def on_fit_task_begin(self, estimator, context):
+    def on_fit_task_begin(self, estimator, context, **kwargs):
         pass
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        return False
+
+
+class RecordRestarts(Callback):
+    """A ``sklearn.callback`` callback keeping the model each restart ended with
+    (its ``fitted_estimator``, a copy ready to predict)."""
+
+    def __init__(self):
+        self.models = []
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         if context.task_name == "restart":

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 import scipy.sparse
 import sklearn
-from _engine import RecordRestarts
+from _engine import Callback, RecordRestarts
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import expit, log_expit, log_softmax
 from sklearn.base import clone
@@ -169,18 +169,12 @@ class CtrlCSGD(CountingSGD):
             signal.raise_signal(signal.SIGINT)
 
 
-class CtrlC:
+class CtrlC(Callback):
     """A sklearn.callback callback that presses Ctrl-C ``times`` times at the
     beginning or the end (``hook``) of the epoch task ``at`` (0-based, per call)."""
 
     def __init__(self, at=None, times=1, hook="end"):
         self.at, self.times, self.hook = at, times, hook
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
 
     def _press(self, context, hook):
         if hook == self.hook and context.task_name == "epoch":

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from _engine import RecordRestarts
+from _engine import Callback, RecordRestarts
 from scipy import special
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.datasets import load_diabetes, load_digits, make_classification
@@ -681,18 +681,9 @@ def test_scoring_monitor_records_one_task_per_epoch(blobs):
 
 
 def test_a_callback_can_stop_training(blobs):
-    class StopAfter:
+    class StopAfter(Callback):
         def __init__(self, n_epochs):
             self.n_epochs = n_epochs
-
-        def setup(self, estimator, context):
-            pass
-
-        def teardown(self, estimator, context):
-            pass
-
-        def on_fit_task_begin(self, estimator, context):
-            pass
 
         def on_fit_task_end(self, estimator, context):
             return context.task_name == "epoch" and context.task_id + 1 >= self.n_epochs

@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _engine import Callback
 from joblib import parallel_config
 from numpy.testing import assert_array_equal
 from scipy import stats
@@ -665,23 +666,14 @@ def test_param_distributions_checked(iris, distributions):
         _search(param_distributions=distributions, coarse_params=None).fit(X, y)
 
 
-class _TaskRecorder:
+class _TaskRecorder(Callback):
     """A scikit-learn fit callback that records the names of the tasks."""
 
     def __init__(self):
         self.tasks = []
 
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
     def on_fit_task_begin(self, estimator, context, **kwargs):
         self.tasks.append(context.task_name)
-
-    def on_fit_task_end(self, estimator, context, **kwargs):
-        return False
 
 
 def test_callbacks_see_one_task_per_round(iris):

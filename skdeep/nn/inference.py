@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from .layers import Activation, Dense, Dropout, Flatten, _is_sparse
+from .layers import CAST_PREFIX, Activation, Dense, Dropout, Flatten, _is_sparse
 from .parallel import blas_threads, one_blas_thread
 
 # Layers whose inference BLAS's threads spread well (Sequential._matrix_products_only).
@@ -201,8 +201,9 @@ class ChunkedInference:
         workspaces = self._take_workspaces()
         try:
             for workspace in workspaces:
-                # Weights cast to dtype by a previous call may have changed since.
-                workspace.pop("W_cast", None)
+                # Weights cast by a previous call may have changed since.
+                for key in [key for key in workspace if key.startswith(CAST_PREFIX)]:
+                    del workspace[key]
             chunk = workspaces[-1].get("chunk")
             if chunk is None or chunk.shape[0] != rows or chunk.dtype != dtype:
                 chunk = workspaces[-1]["chunk"] = np.empty(

@@ -146,6 +146,19 @@ class Layer:
         """
         return self.forward(X, training=False)
 
+    def _param_in(self, name, dtype, workspace):
+        """``params[name]`` in ``dtype``: itself, or for inference of wider
+        rows (float64 rows through float32 weights, ``Sequential.predict``) a
+        copy cast once per predict call and kept in ``workspace`` under
+        ``CAST_PREFIX + name`` (the call drops such copies when it starts)."""
+        param = self.params[name]
+        if param.dtype == dtype or workspace is None:
+            return param
+        cast = workspace.get(CAST_PREFIX + name)
+        if cast is None:
+            cast = workspace[CAST_PREFIX + name] = param.astype(dtype)
+        return cast
+
     def backward(self, dY):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -196,15 +209,7 @@ class Layer:
         # copy.deepcopy's generic path (reduce, reconstruct, a call per value)
         # costs more than the arrays' copies for a small network, and a failed
         # partial_fit call's rollback copies the network on every call.
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        new.__dict__.update(
-            {
-                key: deepcopy_value(value, memo)
-                for key, value in self.__getstate__().items()
-            }
-        )
-        return new
+        return deepcopy_state(self, self.__getstate__(), memo)
 
     def get_config(self):
         """Return the constructor arguments, as Keras does."""
@@ -219,6 +224,9 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
+
+# Workspace keys of weights cast for one predict call (Layer._param_in).
+CAST_PREFIX = "cast_"
 
 _IMMUTABLE = (int, float, str, bool, type(None), np.dtype, np.generic)
 
@@ -237,6 +245,18 @@ def deepcopy_value(value, memo):
     if type(value) is tuple and all(isinstance(item, _IMMUTABLE) for item in value):
         return value
     return copy.deepcopy(value, memo)
+
+
+def deepcopy_state(obj, state, memo):
+    """A new instance of ``obj``'s class holding a deep copy of ``state`` (its
+    ``__dict__`` as it should be copied), by :func:`deepcopy_value`: the lean
+    ``__deepcopy__`` of layers, networks and optimizers."""
+    new = object.__new__(type(obj))
+    memo[id(obj)] = new
+    new.__dict__.update(
+        {key: deepcopy_value(value, memo) for key, value in state.items()}
+    )
+    return new
 
 
 def check_positive_int(value, name):
@@ -353,12 +373,7 @@ class Dense(Layer):
         # In X's type if it is wider than the weights' (as numpy would promote).
         dtype = np.result_type(X.dtype, W.dtype)
         Z = self._buffer("Z", (X.shape[0], self.units), dtype, workspace)
-        if W.dtype != dtype and workspace is not None:
-            # float64 rows through float32 weights (Sequential.predict): the
-            # weights cast once per predict call, not once per chunk.
-            W = workspace.get("W_cast")
-            if W is None:
-                W = workspace["W_cast"] = self.params["W"].astype(dtype)
+        W = self._param_in("W", dtype, workspace)
         if _is_sparse(X):
             Z[...] = X @ W
         else:

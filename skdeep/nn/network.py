@@ -30,7 +30,7 @@ from .inference import (  # noqa: F401 - PREDICT_* re-exported
     PREDICT_MIN_ROWS,
     ChunkedInference,
 )
-from .layers import _is_sparse, deepcopy_value
+from .layers import _is_sparse, deepcopy_state
 
 
 def _snake_case(name):
@@ -397,15 +397,7 @@ class Sequential(ChunkedInference):
         return state
 
     def __deepcopy__(self, memo):
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        new.__dict__.update(
-            {
-                key: deepcopy_value(value, memo)
-                for key, value in self.__getstate__().items()
-            }
-        )
-        return new
+        return deepcopy_state(self, self.__getstate__(), memo)
 
     def __setstate__(self, state):
         # Networks pickled before these attributes existed get them empty.

@@ -24,7 +24,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .layers import deepcopy_value
+from .layers import deepcopy_state
 
 _NON_NEGATIVE = (lambda v: 0 <= v < math.inf, "a non-negative finite number")
 _FRACTION = (lambda v: 0 <= v < 1, "a number in [0, 1)")
@@ -128,12 +128,7 @@ class Optimizer(BaseEstimator):
     def __deepcopy__(self, memo):
         # The generic path costs more than the moments' copies for a small
         # network; a partial_fit call's rollback copies the optimizer each call.
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        new.__dict__.update(
-            {key: deepcopy_value(value, memo) for key, value in self.__dict__.items()}
-        )
-        return new
+        return deepcopy_state(self, self.__dict__, memo)
 
     def reset(self):
         """Forget the state (velocities, moments, step count)."""

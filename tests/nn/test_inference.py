@@ -245,3 +245,15 @@ def test_auto_threads_compute_chunks_side_by_side_for_windowed_layers(
     monkeypatch.setattr(inference_module, "one_blas_thread", spy)
     np.testing.assert_array_equal(net.predict(X, n_threads="auto"), expected)
     assert bool(limited) == side_by_side
+
+
+def test_float64_rows_see_weights_changed_between_calls():
+    # A float32 network casts its Dense weights for float64 rows once per
+    # call: a later call must not reuse the copies of weights changed since.
+    net = _mlp(np.float32)
+    X = np.random.default_rng(0).normal(size=(20, 7))
+    net.predict(X)
+    weights = [2 * w for w in net.get_weights()]
+    net.set_weights(weights)
+    expected = net.forward(X.astype(np.float32), training=False)
+    np.testing.assert_allclose(net.predict(X), expected, rtol=1e-5, atol=1e-6)

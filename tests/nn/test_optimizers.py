@@ -12,6 +12,14 @@ P0 = np.array([[0.5, -1.0], [2.0, 0.0]])
 G = [np.array([[0.1, -0.2], [0.3, 1.0]]), np.array([[-0.4, 0.5], [0.0, 2.0]])]
 LR, MU = 0.1, 0.9
 
+# Each built-in optimizer and variant, as the parameter ``optimizer``.
+EVERY_OPTIMIZER = pytest.mark.parametrize(
+    "optimizer",
+    [SGD(LR), SGD(LR, momentum=MU), SGD(LR, momentum=MU, nesterov=True), Adam(LR),
+     RMSProp(LR)],
+    ids=["sgd", "momentum", "nesterov", "adam", "rmsprop"],
+)  # fmt: skip
+
 
 def _two_steps(optimizer):
     p = P0.copy()
@@ -122,12 +130,7 @@ def test_clone_get_params_and_reset():
     )
 
 
-@pytest.mark.parametrize(
-    "optimizer",
-    [SGD(LR), SGD(LR, momentum=MU), SGD(LR, momentum=MU, nesterov=True), Adam(LR),
-     RMSProp(LR)],
-    ids=["sgd", "momentum", "nesterov", "adam", "rmsprop"],
-)  # fmt: skip
+@EVERY_OPTIMIZER
 @pytest.mark.parametrize("layout", ["blocks", "non-contiguous"])
 def test_block_by_block_updates_equal_whole_array_updates(optimizer, layout):
     # Large arrays are updated a cache-sized block at a time: element by element
@@ -178,12 +181,7 @@ def test_step_scale_is_what_a_unit_gradient_moves_each_weight(name):
     np.testing.assert_allclose(scale, expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "optimizer",
-    [SGD(LR), SGD(LR, momentum=MU), SGD(LR, momentum=MU, nesterov=True), Adam(LR),
-     RMSProp(LR)],
-    ids=["sgd", "momentum", "nesterov", "adam", "rmsprop"],
-)  # fmt: skip
+@EVERY_OPTIMIZER
 def test_steps_on_two_threads_equal_steps_on_one(optimizer):
     """Given threads, a large array is updated in two halves side by side,
     each in its own scratch: the same bits as in one thread (catches a step
