@@ -52,6 +52,7 @@ from .windows import (
     im2col,
     pad_images,
     same_padding,
+    window_copies,
     window_padding,
     window_view,
 )
@@ -96,10 +97,18 @@ class _SlidingWindowLayer(Layer):
         }
 
     def output_shape(self, input_shape):
-        out_h, out_w = _window_output_size(
-            self, input_shape, self.kernel_size, self.strides, self.padding, "kernel"
-        )
-        return out_h, out_w, self.filters
+        # Asked several times per batch: kept per configuration and shape.
+        key = (tuple(input_shape), self.kernel_size, self.strides, self.padding,
+               self.filters)  # fmt: skip
+        shapes = self.__dict__.setdefault("_shapes", {})
+        shape = shapes.get(key)
+        if shape is None:
+            out_h, out_w = _window_output_size(
+                self, input_shape, self.kernel_size, self.strides, self.padding,
+                "kernel",
+            )  # fmt: skip
+            shape = shapes[key] = (out_h, out_w, self.filters)
+        return shape
 
     def _weight_layout(self, output_shape):  # pragma: no cover - abstract
         """``(W shape, b shape, (fan_in, fan_out))`` once ``input_shape_`` is set."""
@@ -252,7 +261,13 @@ class Conv2D(_SlidingWindowLayer):
         # In X's type if it is wider than the weights' (as numpy would promote).
         dtype = np.result_type(X.dtype, W.dtype)
         X = X.astype(dtype, copy=False)
-        pads = window_padding((h, w), self.kernel_size, self.strides, self.padding)
+        key = ("pads", h, w, self.kernel_size, self.strides, self.padding)
+        shapes = self.__dict__.setdefault("_shapes", {})
+        pads = shapes.get(key)
+        if pads is None:  # kept as output_shape keeps its shapes
+            pads = shapes[key] = window_padding(
+                (h, w), self.kernel_size, self.strides, self.padding
+            )
         (top, bottom), (left, right) = pads
         padded_shape = (n, h + top + bottom, w + left + right, c)
         if padded_shape == X.shape:
@@ -343,17 +358,31 @@ class Conv2D(_SlidingWindowLayer):
         n_kept = ph * pw if keep else 1
         cols = self._buffer("cols", (n_kept * n_rows, n_cols + 1), dtype, workspace,
                             init=_ones_in_last_column)  # fmt: skip
+
+        def copies(Xp, cols):
+            # Per offset, the copies of its windows into its rows of cols.
+            # The windows of offset (py, px) start py rows and px columns of
+            # windows further in: the grid of a view of Xp that begins there.
+            return [
+                window_copies(Xp[:, py * sh :, px * sw :], self.kernel_size, grid,
+                              origins, cols[k * n_rows * keep :][:n_rows, :n_cols])
+                for k, (py, px) in enumerate(_offsets(ph, pw))
+            ]  # fmt: skip
+
+        if workspace is None and Xp.shape != X.shape:
+            # Training, Xp a kept buffer (not X itself): the same views serve
+            # every batch.
+            offset_copies = self._derived(f"pooled_windows_{keep}", (Xp, cols), copies)
+        else:
+            offset_copies = copies(Xp, cols)
         Z = self._buffer("Z", (n_kept * n_rows, filters), dtype, workspace)
         Wb = self._folded_weights(dtype, workspace)
         pooled = self._buffer("pooled", (*grid, filters), dtype, workspace)
         flat = pooled.reshape(n_rows, filters)
-        for k, (py, px) in enumerate(np.ndindex(ph, pw)):
+        for k in range(ph * pw):
             rows = slice(k * n_rows, (k + 1) * n_rows) if keep else slice(None)
-            # The windows of offset (py, px) start py rows and px columns of
-            # windows further in: the grid of a view of Xp that begins there.
-            shifted = Xp[:, py * sh :, px * sw :]
-            _gather_windows(shifted, self.kernel_size, grid, origins,
-                            cols[rows, :n_cols])  # fmt: skip
+            for target, source in offset_copies[k]:
+                target[...] = source
             if k == 0 and not keep:
                 np.matmul(cols, Wb, out=flat)
                 continue
@@ -446,7 +475,8 @@ class Conv2D(_SlidingWindowLayer):
         shares = share.reshape(n, out_h, out_w, c)
         # Offsets in the order (top, left) first: with 'same' padding its share
         # covers every pixel of dX and is assigned rather than added.
-        offsets = sorted(np.ndindex(kh, kw), key=lambda uv: uv != (top, left))
+        offsets = [(top, left)] + [(u, v) for u in range(kh) for v in range(kw)
+                                   if (u, v) != (top, left)]  # fmt: skip
         for k, (u, v) in enumerate(offsets):
             # Output rows y with 0 <= y + u - top < h, and the same for columns.
             y0, y1 = max(0, top - u), min(out_h, h + top - u)
@@ -469,6 +499,12 @@ class Conv2D(_SlidingWindowLayer):
 # OpenBLAS's threading threshold (2**18 for a GEMM).
 _SMALL_GRADIENT = 512
 _CHUNK_MULTIPLY_ADDS = 2**18
+
+
+def _offsets(ph, pw):
+    """The offsets ``(py, px)`` of a ``ph`` x ``pw`` window, row-major (as
+    ``np.ndindex``, without its per-step cost)."""
+    return [(py, px) for py in range(ph) for px in range(pw)]
 
 
 def _fill_zeros(array):

@@ -12,7 +12,7 @@ steps ``Conv2D`` has for it (``_pooled_pre_activation``,
 import numpy as np
 
 from .activations import apply_activation, relu_into
-from .conv import Conv2D
+from .conv import Conv2D, _offsets
 from .pooling import MaxPooling2D
 
 # Activations that commute with max pooling exactly: max(f(a), f(b)) is
@@ -93,9 +93,11 @@ class ConvPool:
         )
         P = Pz
         if self.conv.activation == "relu":
-            P = self.conv._buffer("pooled_relu", Pz.shape, Pz.dtype)
+            # In place: backward routes through P where it is positive, and
+            # there it equals the pooled pre-activation; where it is 0 the
+            # gradient is 0 whatever the routing.
             relu_into(Pz, P)
-        self._cache = (Pz, P, Z, cols, padded_shape, pads, X.shape)
+        self._cache = (P, Z, cols, padded_shape, pads, X.shape)
         return P
 
     def backward(self, dP):
@@ -105,7 +107,7 @@ class ConvPool:
                 "ConvPool.backward called without a preceding "
                 "forward(X, training=True)."
             )
-        Pz, P, Z, cols, padded_shape, pads, input_shape = cache
+        P, Z, cols, padded_shape, pads, input_shape = cache
         conv = self.conv
         n, out_h2, out_w2, filters = P.shape
         ph, pw = self.pool.pool_size
@@ -126,7 +128,7 @@ class ConvPool:
         # layer of the notes' CNN, batch 32: 229 us for the routing, against
         # 283 us with a boolean mask).
         hit = conv._buffer("pool_hit", remaining.shape, dP.dtype)
-        flat = Pz.reshape(-1)
+        flat = P.reshape(-1)
         # Offset k (row-major in the window) takes what remains where it holds
         # the maximum; the last offset takes the rest.
         for k in range(n_offsets - 1):
@@ -145,7 +147,7 @@ class ConvPool:
         windows = dZ_image[:, : out_h2 * ph, : out_w2 * pw].reshape(
             n, out_h2, ph, out_w2, pw, filters
         )
-        for k, (py, px) in enumerate(np.ndindex(ph, pw)):
+        for k, (py, px) in enumerate(_offsets(ph, pw)):
             windows[:, :, py, :, px] = dblocks[k].reshape(n, out_h2, out_w2, filters)
         return conv._input_gradient(
             dZ_image.reshape(-1, filters), padded_shape, pads, (out_h, out_w)

@@ -197,12 +197,22 @@ class Layer:
                 init(buffer)
         return buffer
 
+    def _derived(self, name, bases, make):
+        """``make(*bases)``, kept with the training buffers while ``bases`` are
+        the same arrays (by identity): views into kept buffers, built once
+        rather than for every batch."""
+        entry = self._buffers.get(name)
+        if entry is None or any(a is not b for a, b in zip(entry[0], bases)):
+            entry = self._buffers[name] = (bases, make(*bases))
+        return entry[1]
+
     def __getstate__(self):
         # Caches and scratch buffers are per-batch state: copies and pickles of a
         # layer carry its configuration and weights only.
         state = self.__dict__.copy()
         state["_cache"] = None
         state["_buffers"] = {}
+        state.pop("_shapes", None)  # a memo of shapes (conv layers)
         return state
 
     def __deepcopy__(self, memo):

@@ -197,6 +197,19 @@ def _gather_windows(Xp, kernel_size, grid_shape, grid_strides, out):
     pooling window, from a view of ``Xp`` that starts at that offset. ``Xp``
     may be such a view: only its strides and its first element are used.
     """
+    for target, source in window_copies(Xp, kernel_size, grid_shape, grid_strides, out):
+        target[...] = source
+    return out
+
+
+def window_copies(Xp, kernel_size, grid_shape, grid_strides, out):
+    """The ``(target, source)`` views whose copies ``target[...] = source``
+    make :func:`_gather_windows`' copy (same arguments).
+
+    Building the views costs more than copying a small batch's windows (a
+    few microseconds per view): a caller that gathers from the same buffers
+    batch after batch keeps them (``Conv2D`` does, see ``Layer._derived``).
+    """
     kh, kw = kernel_size
     c = Xp.shape[3]
     row_stride, item = out.strides
@@ -213,16 +226,13 @@ def _gather_windows(Xp, kernel_size, grid_shape, grid_strides, out):
         shape = (*grid_shape, kh)
         src = _runs_view(Xp, run_bytes, shape, (*grid_strides, stride_h))
         dst = _runs_view(out, run_bytes, shape, (*row_strides, run_bytes))
-        for u in range(kh):
-            dst[..., u] = src[..., u]
-        return out
+        return [(dst[..., u], src[..., u]) for u in range(kh)]
     # (..., kh, kw * c) views of the windows and of out's rows (window_view's
     # layout: the kw and c axes of a window row are one contiguous axis).
     shape = (*grid_shape, kh, kw * c)
     src = as_strided(Xp, shape, (*grid_strides, stride_h, stride_c), writeable=False)
     dst = as_strided(out, shape, (*row_strides, kw * c * item, item))
-    dst[...] = src
-    return out
+    return [(dst, src)]
 
 
 def col2im(cols, padded_shape, kernel_size, strides, out_size, out=None):

@@ -721,6 +721,27 @@ def test_fused_conv_pool_computes_what_the_two_layers_compute(name, frozen_first
 
 
 @pytest.mark.parametrize("name", list(FUSED_CASES))
+def test_fused_conv_pool_over_batches_of_changing_sizes(name):
+    # Training keeps its window views from batch to batch (Layer._derived):
+    # each batch, whatever its size and after one of another size, computes
+    # what the unfused layers compute from scratch.
+    net, shape = _fused_network(name)
+    twin = _unfused_twin(net)
+    rng = np.random.default_rng(4)
+    for n in (5, 3, 3, 5):
+        X = rng.normal(size=(n, *shape))
+        Y = net.forward(X, training=True).copy()
+        np.testing.assert_allclose(Y, twin.forward(X, training=True), rtol=1e-12)
+        dY = rng.normal(size=Y.shape)
+        net.backward(dY)
+        twin.backward(dY)
+        for layer, twin_layer in zip(net.layers, twin.layers):
+            for key, grad in layer.grads.items():
+                np.testing.assert_allclose(grad, twin_layer.grads[key], rtol=1e-10,
+                                           atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(FUSED_CASES))
 def test_fused_conv_pool_finite_differences(name):
     net, shape = _fused_network(name)
     rng = np.random.default_rng(3)
