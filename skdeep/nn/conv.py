@@ -43,7 +43,6 @@ from .pooling import (
 )
 from .windows import (
     _check_padding,
-    _gather_windows,
     _pair,
     _window_output_size,
     col2im,
@@ -325,12 +324,27 @@ class Conv2D(_SlidingWindowLayer):
         # windows with dZ gives dW and db together.
         cols = self._buffer("cols", (n_rows, n_cols + 1), dtype, workspace,
                             init=_ones_in_last_column)  # fmt: skip
-        _gather_windows(Xp, self.kernel_size, grid, origins, cols[:, :n_cols])
+
+        def copies(Xp, cols):
+            return window_copies(Xp, self.kernel_size, grid, origins, cols[:, :n_cols])
+
+        for target, source in self._window_copies("windows", X, Xp, cols, copies,
+                                                  workspace):  # fmt: skip
+            target[...] = source
         Wb = self._folded_weights(dtype, workspace)
         Z = self._buffer("Z", (n_rows, filters), dtype, workspace)
         # (n_rows, kh*kw*c + 1) @ (kh*kw*c + 1, filters)
         np.matmul(cols, Wb, out=Z)
         return Z, cols, padded_shape, pads
+
+    def _window_copies(self, name, X, Xp, cols, copies, workspace):
+        """``copies(Xp, cols)``: the views that gather ``Xp``'s windows into
+        ``cols``. Kept from batch to batch (``Layer._derived``) when ``Xp`` is
+        a kept buffer (padded images), built afresh when it is ``X`` itself
+        (whose views must not outlive the call)."""
+        if Xp.shape == X.shape:
+            return copies(Xp, cols)
+        return self._derived(name, (Xp, cols), copies, workspace)
 
     def _pooled_pre_activation(self, X, workspace, pool, keep=False):
         """The maximum of ``conv(X, W) + b`` over each ``pool`` window, one
@@ -369,12 +383,9 @@ class Conv2D(_SlidingWindowLayer):
                 for k, (py, px) in enumerate(_offsets(ph, pw))
             ]  # fmt: skip
 
-        if workspace is None and Xp.shape != X.shape:
-            # Training, Xp a kept buffer (not X itself): the same views serve
-            # every batch.
-            offset_copies = self._derived(f"pooled_windows_{keep}", (Xp, cols), copies)
-        else:
-            offset_copies = copies(Xp, cols)
+        offset_copies = self._window_copies(
+            f"pooled_windows_{keep}", X, Xp, cols, copies, workspace
+        )
         Z = self._buffer("Z", (n_kept * n_rows, filters), dtype, workspace)
         Wb = self._folded_weights(dtype, workspace)
         pooled = self._buffer("pooled", (*grid, filters), dtype, workspace)

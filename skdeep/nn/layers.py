@@ -197,13 +197,16 @@ class Layer:
                 init(buffer)
         return buffer
 
-    def _derived(self, name, bases, make):
-        """``make(*bases)``, kept with the training buffers while ``bases`` are
-        the same arrays (by identity): views into kept buffers, built once
-        rather than for every batch."""
-        entry = self._buffers.get(name)
+    def _derived(self, name, bases, make, workspace=None):
+        """``make(*bases)``, kept with the buffers (the training run's, or
+        ``workspace``'s, as :meth:`_buffer`) while ``bases`` are the same
+        arrays (by identity): views into kept buffers, built once rather than
+        for every batch. Kept as a ``(bases, views)`` tuple: a workspace's
+        arrays are its buffers, its tuples such views."""
+        store = self._buffers if workspace is None else workspace
+        entry = store.get(name)
         if entry is None or any(a is not b for a, b in zip(entry[0], bases)):
-            entry = self._buffers[name] = (bases, make(*bases))
+            entry = store[name] = (bases, make(*bases))
         return entry[1]
 
     def __getstate__(self):
