@@ -31,7 +31,7 @@ from .activations import (
     apply_activation,
     get_activation,
 )
-from .layers import Layer, check_positive_int
+from .layers import Layer, _computed_dtype, check_positive_int
 
 # The pooling names, and the window kernels Conv2D does not call, are imported
 # to be re-exported (see the module docstring).
@@ -258,7 +258,7 @@ class Conv2D(_SlidingWindowLayer):
             )
         n, h, w, c = X.shape
         # In X's type if it is wider than the weights' (as numpy would promote).
-        dtype = np.result_type(X.dtype, W.dtype)
+        dtype = _computed_dtype(X.dtype, W.dtype)
         X = X.astype(dtype, copy=False)
         key = ("pads", h, w, self.kernel_size, self.strides, self.padding)
         shapes = self.__dict__.setdefault("_shapes", {})

@@ -31,7 +31,7 @@ def _weights(n, sample_weight, dtype):
 
 def _weighted_sum(w, per_sample):
     """sum_i w_i * per_sample_i for ``w`` from :func:`_weights`."""
-    if np.ndim(w) == 0:
+    if isinstance(w, float):  # uniform weights (see _weights)
         return float(w * per_sample.sum())
     # einsum, not a BLAS dot, whose sum depends on its thread count.
     return float(np.einsum("i,i->", w[:, 0], per_sample))
