@@ -698,15 +698,9 @@ def _fused_network(name, frozen_first=False):
     return net, shape
 
 
-@pytest.mark.parametrize("frozen_first", [False, True])
-@pytest.mark.parametrize("name", list(FUSED_CASES))
-def test_fused_conv_pool_computes_what_the_two_layers_compute(name, frozen_first):
-    net, shape = _fused_network(name, frozen_first)
-    assert any(isinstance(runner, ConvPool) for _, runner in net._steps)
-    twin = _unfused_twin(net)
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(4, *shape))
-    X[:, : shape[0] // 2] = 0.5  # flat regions: ties in the pooling windows
+def _assert_trains_as_twin(net, twin, X, rng):
+    """A training forward and backward of ``net`` on ``X`` give the outputs
+    and gradients its unfused twin gives."""
     Y = net.forward(X, training=True).copy()
     np.testing.assert_allclose(Y, twin.forward(X, training=True), rtol=1e-12)
     dY = rng.normal(size=Y.shape)
@@ -716,6 +710,18 @@ def test_fused_conv_pool_computes_what_the_two_layers_compute(name, frozen_first
         for key, grad in layer.grads.items():
             np.testing.assert_allclose(grad, twin_layer.grads[key], rtol=1e-10,
                                        atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize("frozen_first", [False, True])
+@pytest.mark.parametrize("name", list(FUSED_CASES))
+def test_fused_conv_pool_computes_what_the_two_layers_compute(name, frozen_first):
+    net, shape = _fused_network(name, frozen_first)
+    assert any(isinstance(runner, ConvPool) for _, runner in net._steps)
+    twin = _unfused_twin(net)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(4, *shape))
+    X[:, : shape[0] // 2] = 0.5  # flat regions: ties in the pooling windows
+    _assert_trains_as_twin(net, twin, X, rng)
     np.testing.assert_allclose(net.predict(X), twin.predict(X), rtol=1e-12)
     np.testing.assert_allclose(net.predict(X), net.forward(X), rtol=1e-12)
 
@@ -729,16 +735,7 @@ def test_fused_conv_pool_over_batches_of_changing_sizes(name):
     twin = _unfused_twin(net)
     rng = np.random.default_rng(4)
     for n in (5, 3, 3, 5):
-        X = rng.normal(size=(n, *shape))
-        Y = net.forward(X, training=True).copy()
-        np.testing.assert_allclose(Y, twin.forward(X, training=True), rtol=1e-12)
-        dY = rng.normal(size=Y.shape)
-        net.backward(dY)
-        twin.backward(dY)
-        for layer, twin_layer in zip(net.layers, twin.layers):
-            for key, grad in layer.grads.items():
-                np.testing.assert_allclose(grad, twin_layer.grads[key], rtol=1e-10,
-                                           atol=1e-12)  # fmt: skip
+        _assert_trains_as_twin(net, twin, rng.normal(size=(n, *shape)), rng)
 
 
 @pytest.mark.parametrize("name", list(FUSED_CASES))
