@@ -377,10 +377,13 @@ class Conv2D(_SlidingWindowLayer):
             # Per offset, the copies of its windows into its rows of cols.
             # The windows of offset (py, px) start py rows and px columns of
             # windows further in: the grid of a view of Xp that begins there.
+            # Training keeps offset k's windows in rows k * n_rows onwards;
+            # inference has the offsets take turns in the same rows.
+            starts = [k * n_rows if keep else 0 for k in range(ph * pw)]
             return [
                 window_copies(Xp[:, py * sh :, px * sw :], self.kernel_size, grid,
-                              origins, cols[k * n_rows * keep :][:n_rows, :n_cols])
-                for k, (py, px) in enumerate(_offsets(ph, pw))
+                              origins, cols[start : start + n_rows, :n_cols])
+                for start, (py, px) in zip(starts, _offsets(ph, pw))
             ]  # fmt: skip
 
         offset_copies = self._window_copies(
