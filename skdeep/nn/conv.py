@@ -95,19 +95,26 @@ class _SlidingWindowLayer(Layer):
             "activation": self.activation,
         }
 
-    def output_shape(self, input_shape):
-        # Asked several times per batch: kept per configuration and shape.
-        key = (tuple(input_shape), self.kernel_size, self.strides, self.padding,
+    def _shape_memo(self, what, input_size, compute):
+        """``compute()``, kept per configuration and input size: shapes
+        asked several times per batch (dropped from copies and pickles)."""
+        key = (what, input_size, self.kernel_size, self.strides, self.padding,
                self.filters)  # fmt: skip
         shapes = self.__dict__.setdefault("_shapes", {})
-        shape = shapes.get(key)
-        if shape is None:
+        value = shapes.get(key)
+        if value is None:
+            value = shapes[key] = compute()
+        return value
+
+    def output_shape(self, input_shape):
+        def compute():
             out_h, out_w = _window_output_size(
                 self, input_shape, self.kernel_size, self.strides, self.padding,
                 "kernel",
             )  # fmt: skip
-            shape = shapes[key] = (out_h, out_w, self.filters)
-        return shape
+            return out_h, out_w, self.filters
+
+        return self._shape_memo("output", tuple(input_shape), compute)
 
     def _weight_layout(self, output_shape):  # pragma: no cover - abstract
         """``(W shape, b shape, (fan_in, fan_out))`` once ``input_shape_`` is set."""
@@ -260,13 +267,8 @@ class Conv2D(_SlidingWindowLayer):
         # In X's type if it is wider than the weights' (as numpy would promote).
         dtype = _computed_dtype(X.dtype, W.dtype)
         X = X.astype(dtype, copy=False)
-        key = ("pads", h, w, self.kernel_size, self.strides, self.padding)
-        shapes = self.__dict__.setdefault("_shapes", {})
-        pads = shapes.get(key)
-        if pads is None:  # kept as output_shape keeps its shapes
-            pads = shapes[key] = window_padding(
-                (h, w), self.kernel_size, self.strides, self.padding
-            )
+        pads = self._shape_memo("pads", (h, w), lambda: window_padding(
+            (h, w), self.kernel_size, self.strides, self.padding))  # fmt: skip
         (top, bottom), (left, right) = pads
         padded_shape = (n, h + top + bottom, w + left + right, c)
         if padded_shape == X.shape:
